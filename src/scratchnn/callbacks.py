@@ -1,0 +1,218 @@
+"""Callbacks: hooks into :meth:`Sequential.fit`.
+
+A callback gets ``set_model(model)`` once, then ``on_train_begin(logs)``,
+``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)``,
+``on_epoch_end(epoch, logs)`` and ``on_train_end(logs)``. ``logs`` at the end
+of an epoch holds ``loss``, the training metrics, ``val_loss``/``val_<metric>``
+when there is validation data, and ``lr``. Setting ``model.stop_training = True``
+ends training after the current epoch. Epochs are counted from 0 here and shown
+from 1 to people.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Callable
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+class Callback:
+    """Base class with no-op hooks."""
+
+    model = None
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs: dict | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_train_end(self, logs: dict | None = None) -> None: ...
+
+
+class History(Callback):
+    """Records every epoch's logs: ``history.history["val_loss"]`` is a list, one value per epoch.
+
+    ``fit`` returns the model's History. It survives across ``fit`` calls on the same
+    model, so a resumed run keeps the earlier epochs.
+    """
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def to_dict(self) -> dict:
+        return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "History":
+        h = cls()
+        h.epoch = [int(e) for e in data.get("epoch", [])]
+        h.history = {k: [float(x) for x in v] for k, v in data.items() if k != "epoch"}
+        return h
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+
+class _Monitor(Callback):
+    """Shared logic: watch ``monitor`` in the epoch logs, lower or higher being better."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ConfigError(f"{type(self).__name__}: mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
+        if mode == "auto":
+            mode = "max" if any(w in monitor for w in ("acc", "f1", "precision", "recall")) else "min"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(float(min_delta))
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def _value(self, logs):
+        if not logs or self.monitor not in logs:
+            raise ConfigError(f"{type(self).__name__}: the monitored value {self.monitor!r} is not in the logs "
+                              f"(available: {sorted(logs or {})}). Pass validation data to monitor 'val_*'.")
+        return float(logs[self.monitor])
+
+    def _improved(self, value):
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    With ``restore_best_weights=True`` the model ends with the weights of its best epoch.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = False) -> None:
+        super().__init__(monitor, mode, min_delta)
+        if not isinstance(patience, int) or patience < 0:
+            raise ConfigError(f"EarlyStopping: patience must be an int >= 0. Received: patience={patience!r}")
+        self.patience, self.restore_best_weights = patience, restore_best_weights
+        self.wait, self.best_weights, self.best_epoch, self.stopped_epoch = 0, None, None, None
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.best_weights, self.stopped_epoch = 0, None, None
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._value(logs)
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+        else:
+            self.wait += 1
+            if self.wait > self.patience:
+                self.model.stop_training = True
+                self.stopped_epoch = epoch
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model (atomically) at the end of each epoch, or only when ``monitor`` improves.
+
+    ``path`` may contain ``{epoch}`` (1-based) and any log key, e.g.
+    ``"ckpt/model-{epoch:03d}-{val_loss:.3f}.npz"``. The file holds the optimizer state
+    and the random generator state too, so training can resume from it exactly.
+    """
+
+    def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto") -> None:
+        super().__init__(monitor, mode, 0.0)
+        self.path, self.save_best_only = str(path), save_best_only
+        self.last_saved: str | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = self._value(logs)
+            if not self._improved(value):
+                return
+            self.best = value
+        path = self.path.format(epoch=epoch + 1, **logs)
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        self.model.save(path)
+        self.last_saved = path
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch: ``lr = schedule(epoch, lr)``."""
+
+    def __init__(self, schedule: Callable[[int, float], float]) -> None:
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        opt.set_lr(float(self.schedule(epoch, opt.current_lr)))
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 3,
+                 min_delta: float = 1e-4, min_lr: float = 0.0, mode: str = "auto") -> None:
+        super().__init__(monitor, mode, min_delta)
+        if not 0.0 < factor < 1.0:
+            raise ConfigError(f"ReduceLROnPlateau: factor must be in (0, 1). Received: factor={factor!r}")
+        self.factor, self.patience, self.min_lr, self.wait = factor, patience, min_lr, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._value(logs)
+        if self._improved(value):
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            opt = self.model.optimizer
+            opt.set_lr(max(opt.current_lr * self.factor, self.min_lr))
+            self.wait = 0
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch (``verbose=1``) or one line per epoch (``verbose=2``)."""
+
+    def __init__(self, epochs: int, steps: int, verbose: int = 1, first_epoch: int = 0) -> None:
+        self.epochs, self.steps, self.verbose, self.first_epoch = epochs, steps, verbose, first_epoch
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.verbose == 1:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.first_epoch + self.epochs}",
+                            unit="batch", leave=True, dynamic_ncols=True)
+
+    def on_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            if batch % 10 == 0 or batch == self.steps - 1:
+                self.bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()}, refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        text = " - ".join(f"{k}: {_fmt(v)}" for k, v in (logs or {}).items())
+        if self.bar is not None:
+            self.bar.set_postfix_str(text, refresh=True)
+            self.bar.close()
+            self.bar = None
+        elif self.verbose == 2:
+            print(f"Epoch {epoch + 1}/{self.first_epoch + self.epochs} - {text}", flush=True)
+
+
+def _fmt(v) -> str:
+    v = float(v)
+    return f"{v:.3g}" if (v != 0 and (abs(v) < 1e-3)) else f"{v:.4f}"

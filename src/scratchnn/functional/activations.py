@@ -1,0 +1,145 @@
+"""Activation functions and their derivatives, numerically stable.
+
+Each ``f(x)`` returns the activation; each ``f_grad(x, y, dy)`` returns
+dL/dx given the input ``x``, the output ``y = f(x)`` and the upstream gradient
+``dy = dL/dy`` (all of the same shape), using whichever of ``x`` and ``y`` makes
+the derivative cheapest. Every function here is elementwise except the softmax
+family, which works along ``axis``.
+
+Stability: nothing here calls ``exp`` on a large positive number, so inputs up
+to +-1e4 (and beyond) give finite values and no overflow warnings.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import xp
+
+
+def identity(x):
+    """f(x) = x."""
+    return x
+
+
+def sigmoid(x):
+    """sigma(x) = 1 / (1 + e^-x), computed from e^-|x| so that exp never overflows.
+
+    sigma'(x) = sigma(x) (1 - sigma(x)).
+    """
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def sigmoid_grad(x, y, dy):
+    """dL/dx = dy * y * (1 - y) with y = sigma(x)."""
+    return dy * y * (1.0 - y)
+
+
+def tanh(x):
+    """tanh(x) = (e^x - e^-x) / (e^x + e^-x)."""
+    return xp.tanh(x)
+
+
+def tanh_grad(x, y, dy):
+    """dL/dx = dy * (1 - y^2) with y = tanh(x)."""
+    return dy * (1.0 - y * y)
+
+
+def relu(x):
+    """relu(x) = max(x, 0)."""
+    return xp.maximum(x, 0)
+
+
+def relu_grad(x, y, dy):
+    """dL/dx = dy where x > 0, else 0 (the subgradient at 0 is taken as 0, as in PyTorch)."""
+    return dy * (y > 0)
+
+
+def leaky_relu(x, alpha=0.01):
+    """leaky_relu(x) = x if x > 0 else alpha x."""
+    return xp.where(x > 0, x, x * x.dtype.type(alpha))
+
+
+def leaky_relu_grad(x, y, dy, alpha=0.01):
+    """dL/dx = dy if x > 0 else alpha dy."""
+    return xp.where(x > 0, dy, dy * dy.dtype.type(alpha))
+
+
+def elu(x, alpha=1.0):
+    """elu(x) = x if x > 0 else alpha (e^x - 1); exp only sees min(x, 0)."""
+    return xp.where(x > 0, x, x.dtype.type(alpha) * xp.expm1(xp.minimum(x, 0)))
+
+
+def elu_grad(x, y, dy, alpha=1.0):
+    """dL/dx = dy if x > 0 else dy (y + alpha)   (since d/dx alpha(e^x - 1) = alpha e^x = y + alpha)."""
+    return xp.where(x > 0, dy, dy * (y + y.dtype.type(alpha)))
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _erf(x):
+    try:  # SciPy is optional; it gives a fast, exact erf.
+        from scipy.special import erf
+        return erf(x).astype(x.dtype, copy=False)
+    except ImportError:  # pragma: no cover - exercised only without SciPy
+        return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+
+
+def gelu(x, approximate="tanh"):
+    """GELU(x) = x Phi(x), Phi the standard normal CDF.
+
+    ``approximate="tanh"`` (default, as in GPT-2 and PyTorch's ``approximate='tanh'``):
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    ``approximate="none"``: the exact 0.5 x (1 + erf(x / sqrt 2)) (uses SciPy's erf if
+    installed, else a slower elementwise ``math.erf``).
+    """
+    if approximate == "none":
+        return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+    inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+    return 0.5 * x * (1.0 + xp.tanh(inner))
+
+
+def gelu_grad(x, y, dy, approximate="tanh"):
+    """dL/dx = dy * GELU'(x).
+
+    exact: Phi(x) + x phi(x).  tanh form with u = sqrt(2/pi)(x + 0.044715 x^3), t = tanh(u):
+    0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+    """
+    if approximate == "none":
+        cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
+        pdf = xp.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+        return dy * (cdf + x * pdf)
+    t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+    du = _SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x)
+    return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
+
+
+def softplus(x):
+    """softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|)."""
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def softplus_grad(x, y, dy):
+    """dL/dx = dy * sigma(x)."""
+    return dy * sigmoid(x)
+
+
+def softmax(x, axis=-1):
+    """softmax(x)_i = e^(x_i - m) / sum_j e^(x_j - m), m = max_j x_j (shift for stability)."""
+    z = x - xp.max(x, axis=axis, keepdims=True)
+    e = xp.exp(z)
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_grad(x, y, dy, axis=-1):
+    """dL/dx = y * (dy - sum_j dy_j y_j)   (the Jacobian-vector product of softmax)."""
+    return y * (dy - xp.sum(dy * y, axis=axis, keepdims=True))
+
+
+def log_softmax(x, axis=-1):
+    """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m): finite for any finite x."""
+    z = x - xp.max(x, axis=axis, keepdims=True)
+    return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))

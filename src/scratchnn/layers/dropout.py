@@ -1,0 +1,53 @@
+"""Inverted dropout."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..registry import register_layer
+from .base import Layer
+
+
+@register_layer
+class Dropout(Layer):
+    """Inverted dropout: in training, y = x * m / (1 - rate), m_i ~ Bernoulli(1 - rate).
+
+    In evaluation (``training=False``) it is the identity, so nothing needs
+    rescaling at inference. ``rate`` is the *drop* probability, as in Keras and
+    PyTorch. The mask is drawn from the model's seeded generator, so runs repeat.
+
+    Args:
+        rate: probability of zeroing each element, in [0, 1).
+
+    Shape:
+        input (N, *) -> output (N, *)
+
+    Backward: dx = dy * m / (1 - rate).
+    """
+
+    has_training_mode = True
+
+    def __init__(self, rate: float = 0.5, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+            raise ConfigError(f"Dropout: rate must be a number in [0, 1). Received: rate={rate!r}")
+        self.rate = float(rate)
+
+    def _mask_shape(self, x):
+        return x.shape
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0.0:
+            self.cache = None
+            return x
+        keep = 1.0 - self.rate
+        mask = (self.rng.random(self._mask_shape(x), dtype=np.float32) < keep).astype(x.dtype)
+        mask *= x.dtype.type(1.0 / keep)
+        self.cache = mask
+        return x * mask
+
+    def backward(self, dy):
+        return dy if self.cache is None else dy * self.cache
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}

@@ -1,0 +1,230 @@
+"""Loss functions.
+
+Every loss is an object with two methods:
+
+- ``forward(y_pred, y_true) -> float``: the loss, **averaged over every element
+  of the batch** (``reduction="mean"`` in PyTorch's terms: over the N samples,
+  and over the feature/time positions too where there are several);
+- ``backward() -> dy_pred``: dL/dy_pred for the last ``forward``, same shape as
+  ``y_pred``.
+
+Classification losses take **logits** where that is the stable choice
+(:class:`SoftmaxCrossEntropy`, :class:`BinaryCrossEntropyWithLogits`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import functional as F
+from .errors import ConfigError, DataError, ShapeError
+from .registry import register_loss
+
+
+class Loss:
+    """Base class: ``forward(y_pred, y_true) -> float``, ``backward() -> dy_pred``."""
+
+    def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        return self.forward(y_pred, y_true)
+
+    def forward(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def backward(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def prepare_targets(self, y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """Convert user targets once, before training (floats to the model dtype)."""
+        y = np.asarray(y)
+        if y.dtype.kind in "biu":
+            return y.astype(dtype)
+        if y.dtype.kind != "f":
+            raise DataError(f"{type(self).__name__}: targets must be numbers. Received dtype {y.dtype}.")
+        return y.astype(dtype, copy=False)
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _check_same_shape(name: str, y_pred, y_true):
+    if y_pred.shape != y_true.shape:
+        raise ShapeError(f"{name}: predictions and targets must have the same shape; "
+                         f"got predictions {y_pred.shape} and targets {y_true.shape}.")
+
+
+@register_loss
+class MeanSquaredError(Loss):
+    """L = mean((y_pred - y)^2) over all elements;  dL/dy_pred = 2 (y_pred - y) / size."""
+
+    def forward(self, y_pred, y_true):
+        _check_same_shape("MeanSquaredError", y_pred, y_true)
+        diff = y_pred - y_true
+        self.cache = diff
+        return float(np.mean(diff * diff))
+
+    def backward(self):
+        diff = self.cache
+        return diff * diff.dtype.type(2.0 / diff.size)
+
+
+@register_loss
+class MeanAbsoluteError(Loss):
+    """L = mean(|y_pred - y|);  dL/dy_pred = sign(y_pred - y) / size (0 where equal)."""
+
+    def forward(self, y_pred, y_true):
+        _check_same_shape("MeanAbsoluteError", y_pred, y_true)
+        diff = y_pred - y_true
+        self.cache = diff
+        return float(np.mean(np.abs(diff)))
+
+    def backward(self):
+        diff = self.cache
+        return np.sign(diff) * diff.dtype.type(1.0 / diff.size)
+
+
+@register_loss
+class Huber(Loss):
+    """L = mean(h(y_pred - y)), h(d) = d^2/2 if |d| <= delta else delta (|d| - delta/2).
+
+    dL/dy_pred = clip(d, -delta, delta) / size. Matches PyTorch's ``HuberLoss``.
+    """
+
+    def __init__(self, delta: float = 1.0) -> None:
+        if not isinstance(delta, (int, float)) or not delta > 0:
+            raise ConfigError(f"Huber: delta must be > 0. Received: delta={delta!r}")
+        self.delta = float(delta)
+
+    def forward(self, y_pred, y_true):
+        _check_same_shape("Huber", y_pred, y_true)
+        d = y_pred - y_true
+        self.cache = d
+        a = np.abs(d)
+        return float(np.mean(np.where(a <= self.delta, 0.5 * d * d, self.delta * (a - 0.5 * self.delta))))
+
+    def backward(self):
+        d = self.cache
+        return np.clip(d, -self.delta, self.delta) * d.dtype.type(1.0 / d.size)
+
+    def get_config(self):
+        return {"delta": self.delta}
+
+
+@register_loss
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy from probabilities p in [0, 1].
+
+    L = -mean(y log p + (1 - y) log(1 - p)), with p clipped to [eps, 1 - eps] so the
+    loss stays finite; dL/dp = (p - y) / (p (1 - p)) / size.
+    Prefer :class:`BinaryCrossEntropyWithLogits` (more stable) when you have logits.
+    """
+
+    def __init__(self, eps: float = 1e-7) -> None:
+        self.eps = float(eps)
+
+    def forward(self, y_pred, y_true):
+        _check_same_shape("BinaryCrossEntropy", y_pred, y_true)
+        p = np.clip(y_pred, self.eps, 1.0 - self.eps)
+        self.cache = (p, y_true)
+        return float(-np.mean(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p)))
+
+    def backward(self):
+        p, y = self.cache
+        return ((p - y) / (p * (1.0 - p)) / p.size).astype(p.dtype, copy=False)
+
+    def get_config(self):
+        return {"eps": self.eps}
+
+
+@register_loss
+class BinaryCrossEntropyWithLogits(Loss):
+    """Binary cross-entropy from logits z: L = mean(max(z, 0) - z y + log(1 + e^-|z|)).
+
+    Equal to BCE(sigmoid(z), y) but finite for any z; dL/dz = (sigmoid(z) - y) / size.
+    """
+
+    def forward(self, y_pred, y_true):
+        _check_same_shape("BinaryCrossEntropyWithLogits", y_pred, y_true)
+        z = y_pred
+        self.cache = (z, y_true)
+        return float(np.mean(np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))))
+
+    def backward(self):
+        z, y = self.cache
+        return (F.sigmoid(z) - y) * z.dtype.type(1.0 / z.size)
+
+
+@register_loss
+class SoftmaxCrossEntropy(Loss):
+    """Softmax followed by cross-entropy, fused: takes **logits** z of shape (..., C).
+
+    Targets are integer class labels of shape (...) or one-hot/probability rows of
+    shape (..., C). With M = number of rows (N, or N*T for sequences):
+
+        L = -(1/M) sum_rows sum_c y_c log softmax(z)_c
+        dL/dz = (softmax(z) - y) / M
+
+    Fusing the two avoids log(0) and the large intermediate Jacobian of softmax.
+    """
+
+    def prepare_targets(self, y, dtype):
+        y = np.asarray(y)
+        if y.dtype.kind in "biu":
+            return y.astype(np.int64, copy=False)
+        if y.dtype.kind == "f":
+            return y.astype(dtype, copy=False)
+        raise DataError(f"SoftmaxCrossEntropy: targets must be integer labels or one-hot floats. "
+                        f"Received dtype {y.dtype}.")
+
+    def forward(self, y_pred, y_true):
+        z = y_pred
+        C = z.shape[-1]
+        logp = F.log_softmax(z, axis=-1)
+        if y_true.shape == z.shape and y_true.dtype.kind == "f":
+            rows = int(np.prod(z.shape[:-1]))
+            self.cache = (logp, y_true, None)
+            return float(-np.sum(y_true * logp) / rows)
+        if y_true.shape != z.shape[:-1]:
+            raise ShapeError(f"SoftmaxCrossEntropy: logits {z.shape} need integer labels of shape "
+                             f"{z.shape[:-1]} or one-hot targets of shape {z.shape}; got {y_true.shape}.")
+        labels = y_true.astype(np.int64, copy=False).reshape(-1)
+        if labels.size and (labels.min() < 0 or labels.max() >= C):
+            raise DataError(f"SoftmaxCrossEntropy: labels must lie in [0, {C - 1}] for {C} classes; "
+                            f"got values from {labels.min()} to {labels.max()}.")
+        flat = logp.reshape(-1, C)
+        self.cache = (logp, None, labels)
+        return float(-np.mean(flat[np.arange(flat.shape[0]), labels]))
+
+    def backward(self):
+        logp, onehot, labels = self.cache
+        C = logp.shape[-1]
+        grad = np.exp(logp)
+        if labels is None:
+            rows = grad.size // C
+            grad -= onehot
+        else:
+            flat = grad.reshape(-1, C)
+            rows = flat.shape[0]
+            flat[np.arange(rows), labels] -= 1.0
+        grad *= grad.dtype.type(1.0 / rows)
+        return grad
+
+
+#: Short names accepted by ``Sequential.compile(loss=...)``.
+LOSS_ALIASES = {
+    "mse": MeanSquaredError, "mae": MeanAbsoluteError, "huber": Huber,
+    "binary_crossentropy": BinaryCrossEntropy, "bce": BinaryCrossEntropy,
+    "bce_with_logits": BinaryCrossEntropyWithLogits,
+    "softmax_crossentropy": SoftmaxCrossEntropy, "crossentropy": SoftmaxCrossEntropy,
+}
+
+
+def get(loss) -> Loss:
+    """A loss object from an instance or a short name (``"mse"``, ``"crossentropy"``, ...)."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str) and loss in LOSS_ALIASES:
+        return LOSS_ALIASES[loss]()
+    raise ConfigError(f"unknown loss. Expected a Loss or one of {sorted(LOSS_ALIASES)}. Received: {loss!r}")
