@@ -5,9 +5,17 @@
 gradient check, the config round trip or the save/load test. Add one line per
 new layer: ``"ClassName": [(factory, per-sample input shape, kwargs for the
 check), ...]`` (several cases allowed). ``kwargs`` may hold ``training=True``,
-``input="positive"``/``"int"``/``"labels:V"`` (integer inputs in [0, V)).
+``input="positive"`` (floats in [0.5, 2)), ``input="int"`` (integers in [0, 10)) or
+``input="labels:V"`` (integers in [0, V), e.g. token ids for an Embedding). Integer
+inputs get no input-gradient check (only the parameters are checked). ``atol``/``rtol``
+override gradcheck's tolerances for a case (say why in a comment).
+
+``LOSS_CASES`` (at the end) does the same for ``scratchnn.registry.LOSSES``:
+``"ClassName": [(factory, make), ...]`` where ``make(rng) -> (y_pred, y_true)``.
 """
 from __future__ import annotations
+
+import numpy as np
 
 import scratchnn as sn
 
@@ -25,4 +33,50 @@ LAYER_CASES: dict[str, list[tuple]] = {
     "Softplus": [(lambda: L.Softplus(), (4,), {})],
     "Softmax": [(lambda: L.Softmax(), (5,), {})],
     "Dropout": [(lambda: L.Dropout(0.3), (6,), {"training": True})],
+}
+
+
+def _normal(*shape):
+    return lambda rng: rng.standard_normal(shape)
+
+
+def _labels(shape, n_classes):
+    return lambda rng: rng.integers(0, n_classes, size=shape)
+
+
+def _onehot(shape, n_classes):
+    return lambda rng: np.eye(n_classes)[rng.integers(0, n_classes, size=shape)]
+
+
+def _probs(*shape):
+    def make(rng):
+        z = rng.standard_normal(shape)
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    return make
+
+
+def _pair(make_pred, make_true):
+    return lambda rng: (make_pred(rng), make_true(rng))
+
+
+Lo = sn.losses
+
+LOSS_CASES: dict[str, list[tuple]] = {
+    "MeanSquaredError": [(Lo.MeanSquaredError, _pair(_normal(4, 3), _normal(4, 3)))],
+    "MeanAbsoluteError": [(Lo.MeanAbsoluteError, _pair(_normal(4, 3), _normal(4, 3)))],
+    "Huber": [(Lo.Huber, _pair(lambda r: 2 * r.standard_normal((5, 3)), _normal(5, 3))),
+              (lambda: Lo.Huber(delta=0.5), _pair(_normal(6, 2), _normal(6, 2)))],
+    "BinaryCrossEntropy": [(Lo.BinaryCrossEntropy,
+                            _pair(lambda r: r.uniform(0.05, 0.95, (5, 2)), lambda r: r.uniform(0, 1, (5, 2))))],
+    "BinaryCrossEntropyWithLogits": [(Lo.BinaryCrossEntropyWithLogits,
+                                      _pair(lambda r: 3 * r.standard_normal((5, 2)),
+                                            lambda r: r.integers(0, 2, (5, 2)).astype(float)))],
+    "SoftmaxCrossEntropy": [
+        (Lo.SoftmaxCrossEntropy, _pair(_normal(6, 4), _labels((6,), 4))),
+        (Lo.SoftmaxCrossEntropy, _pair(_normal(6, 4), _onehot((6,), 4))),
+        (Lo.SoftmaxCrossEntropy, _pair(_normal(6, 4), _probs(6, 4))),
+        (Lo.SoftmaxCrossEntropy, _pair(_normal(3, 5, 4), _labels((3, 5), 4))),
+        (Lo.SoftmaxCrossEntropy, _pair(_normal(3, 5, 4), _onehot((3, 5), 4))),
+    ],
 }

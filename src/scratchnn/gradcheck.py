@@ -40,14 +40,15 @@ class GradcheckRow:
 
 @dataclass
 class GradcheckReport:
-    """Per-tensor results; ``report.ok`` is True when every tensor passed. ``str(report)`` is a table."""
+    """Per-tensor results; ``report.ok`` is True when every tensor passed (and at least one
+    was checked: an empty report is not a pass). ``str(report)`` is a table."""
 
     target: str
     rows: list[GradcheckRow] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.rows)
+        return bool(self.rows) and all(r.ok for r in self.rows)
 
     def __str__(self) -> str:
         head = f"gradcheck {self.target}: {'OK' if self.ok else 'FAILED'}"
@@ -104,13 +105,14 @@ def _float64_layers(target):
 
 def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4,
               seed: int = 0, max_checks: int = 400, training: bool = False,
-              check_params: bool = True) -> GradcheckReport:
+              check_params: bool = True, check_input: bool | None = None) -> GradcheckReport:
     """Check ``target``'s backward pass against float64 central differences.
 
     Args:
         target: a :class:`~scratchnn.layers.Layer`, a :class:`~scratchnn.Sequential`,
             or a :class:`~scratchnn.losses.Loss` (then ``x`` is ``y_pred`` and ``y`` the targets).
-        x: an input batch (converted to float64).
+        x: an input batch. Float (or bool) inputs are converted to float64; integer
+            inputs (token ids for an embedding) are kept as int64 and get no input row.
         y: targets, for a loss.
         eps, atol, rtol: step of the central difference and the pass tolerances.
         seed: seed of the random upstream gradient and of the layers' generator
@@ -118,6 +120,8 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
         max_checks: at most this many randomly chosen elements per tensor are checked.
         training: run the forward pass in training mode.
         check_params: check the parameter gradients too.
+        check_input: check dL/dx. ``None`` (default): yes for float inputs, no for
+            integer inputs, which have no gradient (only the parameters are checked).
 
     Returns:
         A :class:`GradcheckReport`; print it for a per-tensor table.
@@ -125,9 +129,18 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
     from .model import Sequential
 
     rng = np.random.default_rng(seed)
-    x = np.array(x, dtype=np.float64)
+    x = np.array(x)
+    integer_input = x.dtype.kind in "iu"
+    x = x.astype(np.int64) if integer_input else x.astype(np.float64)
+    if check_input is None:
+        check_input = not integer_input
+    elif check_input and integer_input:
+        raise TypeError("gradcheck: integer inputs (token ids) have no gradient; "
+                        "pass check_input=False or float inputs")
 
     if isinstance(target, Loss):
+        if integer_input:
+            raise TypeError("gradcheck: a loss needs float predictions y_pred; got integers")
         y_arr = np.asarray(y)
         if y_arr.dtype.kind == "f":
             y_arr = y_arr.astype(np.float64)
@@ -175,8 +188,9 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
 
     name = type(target).__name__ if isinstance(target, Layer) else "Sequential"
     report = GradcheckReport(name)
-    idx = _positions(x.size, max_checks, rng)
-    report.rows.append(_compare("x", np.asarray(dx), _numeric(scalar, x, idx, eps), idx, atol, rtol))
+    if check_input:
+        idx = _positions(x.size, max_checks, rng)
+        report.rows.append(_compare("x", np.asarray(dx), _numeric(scalar, x, idx, eps), idx, atol, rtol))
     if check_params:
         for key, (p, g) in grads.items():
             label = key.split("/", 1)[1] if isinstance(target, Layer) else key
