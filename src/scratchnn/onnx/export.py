@@ -1,0 +1,189 @@
+"""Turn a built :class:`~scratchnn.model.Sequential` into an ONNX model, layer by layer."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import NotBuiltError, ScratchnnError
+from ..registry import LAYERS
+from . import exporters as _exporters  # noqa: F401  (registers every exporter)
+from .graph import GraphBuilder
+from .registry import EXPORTERS, NotExportable
+
+#: The opset used by default: 17 runs in every onnxruntime since 1.13 (2022).
+DEFAULT_OPSET = 17
+MIN_OPSET = 14
+
+
+class NotExportableError(ScratchnnError, ValueError):
+    """A layer of the model has no ONNX form (or no exporter is registered for it).
+
+    The message names the layer's class and its position in the model, as
+    ``LayerName (layer 3 of 5)``, and gives the reason.
+    """
+
+
+def _require_onnx():
+    try:
+        import onnx
+    except ImportError as exc:  # pragma: no cover - exercised only without onnx
+        raise ImportError("ONNX export needs the onnx package: pip install 'scratchnn[onnx]' "
+                          "(or pip install onnx).") from exc
+    return onnx
+
+
+def exporter_for(layer) -> Any:
+    """The exporter function of ``layer``; raises :class:`NotExportableError` naming it if none."""
+    cls = type(layer)
+    name = cls.__name__
+    entry = EXPORTERS.get(name)
+    where = layer.describe()
+    if isinstance(entry, NotExportable):
+        raise NotExportableError(f"{where} cannot be exported to ONNX: {entry.reason}")
+    if entry is None or LAYERS.get(name) is not cls:
+        raise NotExportableError(
+            f"{where} cannot be exported to ONNX: no exporter is registered for the class {name}. "
+            "Register one with @scratchnn.onnx.register_exporter"
+            f"({name!r}), or use only the layers listed by scratchnn.onnx.exportable_layers().")
+    return entry
+
+
+def layers_config(model) -> list[dict]:
+    """The model's layers as ``[{"class_name", "config"}, ...]`` (as in a model file)."""
+    return [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
+
+
+def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32", input_name: str = "input",
+            output_name: str = "output", graph_name: str | None = None):
+    """The ``onnx.ModelProto`` of a built model, checked with ``onnx.checker``.
+
+    See :func:`scratchnn.onnx.export` for the arguments.
+    """
+    onnx = _require_onnx()
+    from onnx import helper
+
+    if not model.built:
+        raise NotBuiltError("ONNX export needs a built model: fit it, load it, or call "
+                            "model.build(input_shape) first.")
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
+        raise ScratchnnError(f"export: opset must be an integer >= {MIN_OPSET}. Received: opset={opset!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ScratchnnError(f"export: dtype must be float32 or float64. Received: dtype={dtype}")
+    if input_name == output_name:
+        raise ScratchnnError("export: input_name and output_name must differ. "
+                             f"Received: input_name={input_name!r}, output_name={output_name!r}")
+    fns = [exporter_for(layer) for layer in model.layers]  # every error before any work
+
+    g = GraphBuilder(opset, dtype)
+    g.reserve(input_name)
+    g.reserve(output_name)
+    x, shape = input_name, tuple(model.input_shape)
+    for i, (layer, fn) in enumerate(zip(model.layers, fns)):
+        g.prefix = f"l{i}_{type(layer).__name__.lower()}/"
+        try:
+            x = fn(layer, g, x, shape)
+        except NotExportableError:
+            raise
+        except ScratchnnError as exc:
+            raise NotExportableError(f"{layer.describe()} cannot be exported to ONNX: {exc}") from None
+        shape = tuple(layer.compute_output_shape(shape))
+    g.prefix = ""
+    # Name the final tensor "output" (an Identity node; onnxruntime removes it when optimising).
+    g.nodes.append(("Identity", [x], [output_name], {}, g.fresh("output_identity")))
+
+    elem = helper.np_dtype_to_tensor_dtype(dtype)
+    inputs = [helper.make_tensor_value_info(input_name, elem, ["N", *model.input_shape])]
+    outputs = [helper.make_tensor_value_info(output_name, elem, ["N", *shape])]
+    graph = g.to_graph(graph_name or model.name or "scratchnn_sequential", inputs, outputs,
+                       doc="Exported by scratchnn " + __version__)
+    opsets = [helper.make_opsetid("", opset)]
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="scratchnn",
+                              producer_version=__version__,
+                              ir_version=helper.find_min_ir_version_for(opsets))
+    proto.doc_string = model.summary(print_fn=None)
+    meta = {
+        "scratchnn_version": __version__,
+        "scratchnn_layers": json.dumps(layers_config(model)),
+        "scratchnn_input_shape": json.dumps(list(model.input_shape)),
+        "scratchnn_dtype": model.dtype.name,
+    }
+    if model.metadata:
+        meta["scratchnn_metadata"] = json.dumps(model.metadata)
+    helper.set_model_props(proto, meta)
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
+           input_name: str = "input", output_name: str = "output"):
+    """Write ``model`` to ``path`` as an ONNX file that predicts what ``model.predict`` does.
+
+    The graph has one input ``input`` of shape ``(N, *model.input_shape)`` and one
+    output ``output``, with a dynamic batch dimension ``"N"``; weights are stored as
+    initializers in ``dtype``. The file's ``metadata_props`` hold ``scratchnn_version``,
+    ``scratchnn_layers`` (the JSON layer configuration, as in a model file),
+    ``scratchnn_input_shape``, ``scratchnn_dtype`` and, when non-empty,
+    ``scratchnn_metadata`` (``model.metadata``). The model passes
+    ``onnx.checker.check_model(full_check=True)`` before anything is written, and
+    the file is written atomically.
+
+    Inputs stay floating point even for an :class:`Embedding` first layer (the
+    graph casts indices to int64), as ``model.predict`` takes them.
+
+    Args:
+        model: a built :class:`~scratchnn.Sequential`.
+        path: where to write the ``.onnx`` file.
+        opset: ONNX opset, >= 14 (default 17; from 20, GELU uses the ``Gelu`` op).
+        dtype: ``"float32"`` (default, what runtimes are fastest at) or ``"float64"``.
+        input_name, output_name: the graph's tensor names.
+
+    Returns:
+        The ``onnx.ModelProto`` that was written.
+
+    Raises:
+        NotExportableError: a layer has no ONNX form; the message names its class and
+            position (``"Foo (layer 3 of 5) cannot be exported to ONNX: <reason>"``).
+        NotBuiltError: the model has no weights yet.
+        ImportError: the ``onnx`` package is not installed (``pip install 'scratchnn[onnx]'``).
+
+    Example::
+
+        model.export_onnx("digits.onnx")
+        import onnxruntime as ort
+        sess = ort.InferenceSession("digits.onnx")
+        y = sess.run(None, {"input": x.astype("float32")})[0]   # == model.predict(x)
+    """
+    proto = to_onnx(model, opset=opset, dtype=dtype, input_name=input_name, output_name=output_name)
+    from ..io import atomic_write
+
+    data = proto.SerializeToString()
+    atomic_write(path, lambda f: f.write(data))
+    return proto
+
+
+def run_onnx(onnx_model, x: np.ndarray) -> np.ndarray:
+    """Run an exported model (a path or a ``ModelProto``) on ``x`` with onnxruntime's CPU provider."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover - exercised only without onnxruntime
+        raise ImportError("running ONNX models needs onnxruntime: pip install onnxruntime") from exc
+    source = onnx_model if isinstance(onnx_model, (str, os.PathLike)) else onnx_model.SerializeToString()
+    sess = ort.InferenceSession(os.fspath(source) if not isinstance(source, bytes) else source,
+                               providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    dtype = np.float64 if inp.type == "tensor(double)" else np.float32
+    return sess.run(None, {inp.name: np.asarray(x, dtype=dtype)})[0]
+
+
+def max_abs_diff(model, onnx_model, x) -> float:
+    """``max |onnxruntime(x) - model.predict(x)|``: how closely the export matches."""
+    expected = model.predict(x)
+    got = run_onnx(onnx_model, x)
+    if got.shape != expected.shape:
+        raise ScratchnnError(f"the ONNX output has shape {got.shape}; model.predict gives {expected.shape}")
+    return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64))))

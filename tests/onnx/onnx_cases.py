@@ -1,0 +1,138 @@
+"""Cases for the ONNX export tests and ``scripts/onnx_report.py``.
+
+Per-layer cases are the project's examples in ``tests/layer_cases.py`` plus the
+extra ones in :data:`EXTRA_LAYER_CASES` (settings those examples do not cover);
+whole-model cases are in :data:`MODEL_CASES`. Everything is compared with
+``model.predict`` on random inputs of :data:`BATCH_SIZES` samples.
+"""
+from __future__ import annotations
+
+import numpy as np
+from layer_cases import LAYER_CASES
+
+import scratchnn as sn
+from scratchnn.registry import LAYERS
+
+L = sn.layers
+BATCH_SIZES = (1, 3, 17)
+#: float32 tolerance for onnxruntime vs model.predict.
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def _layer(name, *args, **kwargs):
+    """A factory for a layer that may not be registered yet (the CNN/RNN work lands later)."""
+    return lambda: LAYERS[name](*args, **kwargs)
+
+
+#: name -> [(factory, per-sample input shape, kwargs)], as in layer_cases.py.
+EXTRA_LAYER_CASES: dict[str, list[tuple]] = {
+    "Dense": [(lambda: L.Dense(6, 4), (5, 2, 6), {})],  # (N, T, S, D) input
+    "Softmax": [(lambda: L.Softmax(axis=1), (4, 3), {}), (lambda: L.Softmax(axis=-2), (2, 5, 3), {})],
+    "GELU": [(lambda: L.GELU("tanh"), (3, 5), {"input": "wide"}),
+             (lambda: L.GELU("none"), (3, 5), {"input": "wide"})],
+    "Softplus": [(lambda: L.Softplus(), (6,), {"input": "wide"})],
+    "ELU": [(lambda: L.ELU(0.0), (6,), {}), (lambda: L.ELU(2.5), (6,), {"input": "wide"})],
+    "LeakyReLU": [(lambda: L.LeakyReLU(), (2, 3), {})],
+    "Dropout": [(lambda: L.Dropout(0.9), (4, 4), {})],
+}
+
+
+def layer_cases() -> list[tuple[str, int, tuple]]:
+    """``(name, index, case)`` for every case of every registered layer, project cases first."""
+    out = []
+    for name in sorted(LAYERS):
+        cases = list(LAYER_CASES.get(name, [])) + list(EXTRA_LAYER_CASES.get(name, []))
+        out += [(name, i, case) for i, case in enumerate(cases)]
+    return out
+
+
+def make_input(shape: tuple, kwargs: dict, rng: np.random.Generator, batch: int) -> np.ndarray:
+    """A batch following layer_cases.py's ``input=`` kinds (plus ``"wide"``: normal * 8)."""
+    kind = kwargs.get("input", "normal")
+    full = (batch,) + tuple(shape)
+    if kind == "normal":
+        return rng.standard_normal(full)
+    if kind == "wide":
+        return 8.0 * rng.standard_normal(full)
+    if kind == "positive":
+        return rng.uniform(0.5, 2.0, full)
+    if kind == "int":
+        return rng.integers(0, 10, full).astype(np.float64)
+    if isinstance(kind, str) and kind.startswith("labels:"):
+        return rng.integers(0, int(kind.split(":", 1)[1]), full).astype(np.float64)
+    raise ValueError(f"unknown input kind {kind!r}")
+
+
+def model_for_layer(case, seed: int = 0) -> sn.Sequential:
+    """A built one-layer model for a layer case, with non-trivial buffers where the layer has any."""
+    factory, shape, _ = case
+    model = sn.Sequential([factory()], seed=seed)
+    model.build(shape)
+    _randomise_buffers(model, np.random.default_rng(seed + 1))
+    return model
+
+
+def _randomise_buffers(model: sn.Sequential, rng: np.random.Generator) -> None:
+    """Give running statistics (BatchNorm) values other than their 0/1 start, so export is tested."""
+    for layer in model.layers:
+        for key, buf in layer.buffers.items():
+            if buf.dtype.kind != "f":
+                continue
+            if "var" in key:
+                buf[...] = rng.uniform(0.5, 2.0, buf.shape)
+            else:
+                buf[...] = rng.normal(0.0, 0.5, buf.shape)
+        for key, p in layer.params.items():  # biases start at zero: make them count
+            if p.ndim == 1 and not np.any(p):
+                p[...] = rng.normal(0.0, 0.3, p.shape)
+
+
+# ----------------------------------------------------------- whole models
+def mlp():
+    return sn.Sequential([L.Dense(20, 32), L.ReLU(), L.Dropout(0.2), L.Dense(32, 16), L.GELU(),
+                          L.Dense(16, 5), L.Softmax()], seed=1), (20,)
+
+
+def cnn():
+    return sn.Sequential([
+        LAYERS["Conv2D"](1, 4, 3, padding=1), LAYERS["BatchNorm2D"](4) if "BatchNorm2D" in LAYERS else L.Identity(),
+        L.ReLU(), LAYERS["MaxPool2D"](2),
+        LAYERS["Conv2D"](4, 6, 3), L.ReLU(), LAYERS["AvgPool2D"](2),
+        LAYERS["Flatten"](), L.Dense(6 * 2 * 2, 10), L.Softmax()], seed=2), (1, 12, 12)
+
+
+def lstm():
+    return sn.Sequential([LAYERS["LSTM"](6, 8, return_sequences=True), LAYERS["LSTM"](8, 5),
+                          L.Dense(5, 3)], seed=3), (7, 6)
+
+
+#: name -> (factory returning (unbuilt model, input shape), layer classes it needs).
+MODEL_CASES = {
+    "MLP": (mlp, ()),
+    "CNN": (cnn, ("Conv2D", "MaxPool2D", "AvgPool2D", "Flatten")),
+    "LSTM": (lstm, ("LSTM",)),
+}
+
+
+def build_model_case(name: str) -> sn.Sequential:
+    factory, _ = MODEL_CASES[name]
+    model, shape = factory()
+    model.build(shape)
+    _randomise_buffers(model, np.random.default_rng(5))
+    return model
+
+
+def measure(model: sn.Sequential, onnx_model, shape: tuple, kwargs: dict, seed: int = 0) -> float:
+    """The largest |onnxruntime - predict| over the batch sizes in BATCH_SIZES (and checks shapes)."""
+    from scratchnn.onnx import run_onnx
+
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for batch in BATCH_SIZES:
+        x = make_input(shape, kwargs, rng, batch)
+        expected = model.predict(x)
+        got = run_onnx(onnx_model, x)
+        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL,
+                                   err_msg=f"batch size {batch}")
+        worst = max(worst, float(np.max(np.abs(got.astype(np.float64) - expected))))
+    return worst

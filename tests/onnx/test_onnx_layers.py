@@ -1,0 +1,50 @@
+"""Every exportable layer, alone in a model: onnxruntime matches ``model.predict``.
+
+Cases come from ``tests/layer_cases.py`` (the project's example per layer) and
+``onnx_cases.EXTRA_LAYER_CASES``; inputs have 1, 3 and 17 samples, so the batch
+dimension must really be dynamic.
+"""
+from __future__ import annotations
+
+import pytest
+
+# A submodule first: without onnx installed, "onnx" alone could resolve to this tests/onnx folder.
+pytest.importorskip("onnx.checker")
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from onnx_cases import layer_cases, measure, model_for_layer  # noqa: E402
+
+import scratchnn.onnx as sno  # noqa: E402
+from scratchnn.onnx.registry import NotExportable  # noqa: E402
+
+CASES = [pytest.param(name, case, id=f"{name}-{i}") for name, i, case in layer_cases()
+         if not isinstance(sno.EXPORTERS.get(name), NotExportable)]
+
+
+@pytest.mark.parametrize("name,case", CASES)
+def test_layer_matches_onnxruntime(name, case, tmp_path):
+    model = model_for_layer(case)
+    path = tmp_path / f"{name}.onnx"
+    sno.export(model, path)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto, full_check=True)
+    assert [i.name for i in proto.graph.input] == ["input"]
+    assert [o.name for o in proto.graph.output] == ["output"]
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "N"
+    assert [d.dim_value for d in dims[1:]] == list(model.input_shape)
+    _, shape, kwargs = case
+    measure(model, path, shape, kwargs)
+
+
+@pytest.mark.parametrize("name,case", [c for c in CASES if c.values[0] in ("GELU", "Softmax", "Dense")])
+def test_opset_20_matches(name, case):
+    """From opset 20 GELU exports as the Gelu op; the others are unchanged."""
+    model = model_for_layer(case)
+    proto = sno.to_onnx(model, opset=20)
+    ops = {n.op_type for n in proto.graph.node}
+    if name == "GELU":
+        assert "Gelu" in ops and "Erf" not in ops
+    _, shape, kwargs = case
+    measure(model, proto, shape, kwargs)
