@@ -123,14 +123,15 @@ class Optimizer:
 def clip_grad_norm(grads: list[np.ndarray], max_norm: float, optimizer: Optimizer | None = None) -> float:
     """Scale ``grads`` in place so their global L2 norm is at most ``max_norm``.
 
-    Returns the norm before clipping: ||g|| = sqrt(sum_i sum(g_i^2)); if it exceeds
-    max_norm every g_i is multiplied by max_norm / (||g|| + 1e-6), as PyTorch does.
+    Returns the norm before clipping: ||g|| = sqrt(sum_i sum(g_i^2)). Every g_i is
+    multiplied by min(1, max_norm / (||g|| + 1e-6)), exactly as
+    ``torch.nn.utils.clip_grad_norm_`` (so a norm within 1e-6 of max_norm is scaled too).
     """
     total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
     if optimizer is not None:
         optimizer.last_grad_norm = total
-    if total > max_norm:
-        scale = max_norm / (total + 1e-6)
+    scale = max_norm / (total + 1e-6)
+    if scale < 1.0:
         for g in grads:
             g *= g.dtype.type(scale)
     return total
