@@ -1,0 +1,519 @@
+"""Recurrent layers: SimpleRNN (tanh), LSTM and GRU, with backpropagation through time.
+
+All three take sequences ``(N, T, D)`` (batch first) and return the last hidden
+state ``(N, H)`` or, with ``return_sequences=True``, every hidden state ``(N, T, H)``.
+Stack them by giving every layer but the last ``return_sequences=True``.
+
+How the work is laid out (the same for the three cells):
+
+1. the input projection of *every* time step is one matrix product before the
+   loop: ``Z = x W + b``, shape (T, N, G H) (time-major, G gates);
+2. the loop over time adds ``h_{t-1} U`` (one (N, H) x (H, G H) product per step,
+   all gates at once) and applies the cell's elementwise maths;
+3. backward (BPTT) loops over time in reverse with one (N, G H) x (G H, H) product
+   per step; the weight gradients are then single large products over all steps:
+   ``dU = H_prev^T dZ_h``, ``dW = X^T dZ_x``, ``dx = dZ_x W^T``.
+
+There is no loop over samples or over gates. Sigmoids are computed as
+``0.5 tanh(0.5 z) + 0.5`` (exact, never overflows), which lets one ``tanh`` call
+activate all gates of a step.
+
+Weight layout and the mapping to PyTorch (``torch.nn.RNN/LSTM/GRU``, one layer, one
+direction, ``batch_first=True``):
+
+=========  ==============  =====================================================
+ours       shape           from torch
+=========  ==============  =====================================================
+``W``      (D, G H)        ``weight_ih_l0.T``
+``U``      (H, G H)        ``weight_hh_l0.T``
+``b``      (G H,)          ``bias_ih_l0 + bias_hh_l0`` (RNN, LSTM);
+                           GRU: ``bias_ih_l0 + [bias_hh_l0[:2H], 0]``
+``b_hn``   (H,)            GRU only: ``bias_hh_l0[2H:]``
+=========  ==============  =====================================================
+
+Gate order along the G H axis is torch's: LSTM ``i, f, g, o`` (G = 4); GRU
+``r, z, n`` (G = 3); SimpleRNN has one block (G = 1). PyTorch keeps two biases
+where one suffices, so it counts G H more parameters (H more for the GRU's
+separate ``b_hn``, which is kept here because it sits inside the reset product).
+
+Initial state: set ``layer.initial_state`` (an (N, H) array, or ``(h0, c0)`` for the
+LSTM; ``None`` means zeros) before the forward pass, or pass ``initial_state=`` to
+``layer.forward``. After a forward pass ``layer.final_state`` holds h_T (or
+``(h_T, c_T)``), and after backward ``layer.initial_state_grad`` holds dL/dh0 (or
+``(dL/dh0, dL/dc0)``). Feeding ``final_state`` back as ``initial_state`` runs a long
+sequence in pieces (used for text sampling).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError, ShapeError
+from ..registry import LAYERS, register_layer
+from .base import Layer
+from .dense import _positive_int
+
+
+class RecurrentBase(Layer):
+    """Shared machinery of SimpleRNN, LSTM and GRU (see the module docstring)."""
+
+    #: Number of gate blocks G stacked along the last axis of W, U and b.
+    gates: int = 1
+    #: Number of state arrays (1: h; 2: h and c for the LSTM).
+    n_states: int = 1
+
+    def __init__(self, input_size: int, hidden_size: int, return_sequences: bool = False,
+                 *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        cls = type(self).__name__
+        self.input_size = _positive_int(cls, "input_size", input_size)
+        self.hidden_size = _positive_int(cls, "hidden_size", hidden_size)
+        if not isinstance(return_sequences, (bool, np.bool_)):
+            raise ConfigError(f"{cls}: return_sequences must be True or False. "
+                              f"Received: return_sequences={return_sequences!r}")
+        self.return_sequences = bool(return_sequences)
+        self.initial_state = None
+        self.final_state = None
+        self.initial_state_grad = None
+
+    # ------------------------------------------------------------- contract
+    def expected_shape(self):
+        return ("N", "T", self.input_size)
+
+    def input_hint(self, shape):
+        if len(shape) == 2:
+            return ("Recurrent layers take sequences (N, T, D); for one feature per time step "
+                    "use x[..., None].")
+        return f"The last axis must hold the {self.input_size} features of each time step."
+
+    def _build(self, input_shape, rng):
+        D, H, G = self.input_size, self.hidden_size, self.gates
+        k = 1.0 / np.sqrt(H)  # PyTorch's U(-1/sqrt(H), 1/sqrt(H))
+        self.params["W"] = rng.uniform(-k, k, size=(D, G * H)).astype(self.dtype)
+        self.params["U"] = rng.uniform(-k, k, size=(H, G * H)).astype(self.dtype)
+        self.params["b"] = np.zeros(G * H, dtype=self.dtype)
+
+    def compute_output_shape(self, input_shape):
+        if self.return_sequences:
+            return (input_shape[0], self.hidden_size)
+        return (self.hidden_size,)
+
+    def get_config(self):
+        return {**super().get_config(), "input_size": self.input_size,
+                "hidden_size": self.hidden_size, "return_sequences": self.return_sequences}
+
+    # ------------------------------------------------------------- helpers
+    def _initial(self, N: int, initial_state) -> tuple[np.ndarray, ...]:
+        state = self.initial_state if initial_state is None else initial_state
+        if state is None:
+            return tuple(np.zeros((N, self.hidden_size), self.dtype) for _ in range(self.n_states))
+        parts = (state,) if self.n_states == 1 and not isinstance(state, (tuple, list)) else tuple(state)
+        if len(parts) != self.n_states:
+            raise ShapeError(f"{self.describe()}: initial_state must be "
+                             f"{'(h0, c0)' if self.n_states == 2 else 'h0'}; got {len(parts)} arrays.")
+        out = []
+        for p in parts:
+            p = np.asarray(p, dtype=self.dtype)
+            if p.shape != (N, self.hidden_size):
+                raise ShapeError(f"{self.describe()} expected initial state (N, H) = "
+                                 f"({N}, {self.hidden_size}), got {p.shape}.")
+            out.append(p)
+        return tuple(out)
+
+    def _project(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Time-major input (T, N, D) and its projection Z = x W + b, (T, N, G H)."""
+        N, T, D = x.shape
+        xt = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=self.dtype)
+        Z = xt.reshape(T * N, D) @ self.params["W"]
+        Z += self.params["b"]
+        return xt, Z.reshape(T, N, -1)
+
+    def _output(self, hs: np.ndarray) -> np.ndarray:
+        if self.return_sequences:
+            return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+        return hs[-1].copy()
+
+    def _upstream(self, dy: np.ndarray, N: int):
+        """(dh for the last step, time-major dy or None)."""
+        if self.return_sequences:
+            return np.zeros((N, self.hidden_size), self.dtype), dy.transpose(1, 0, 2)
+        return np.array(dy, dtype=self.dtype, copy=True), None
+
+    def _input_grads(self, xt: np.ndarray, dZx: np.ndarray, hs: np.ndarray, dZh: np.ndarray) -> np.ndarray:
+        """dW = X^T dZx, db = sum dZx, dU = H_prev^T dZh (one product each); returns dx (N, T, D)."""
+        T, N, D = xt.shape
+        flat = dZx.reshape(T * N, -1)
+        np.matmul(xt.reshape(T * N, D).T, flat, out=self.grads["W"])
+        np.sum(flat, axis=0, out=self.grads["b"])
+        np.matmul(hs[:-1].reshape(T * N, -1).T, dZh.reshape(T * N, -1), out=self.grads["U"])
+        dx = (flat @ self.params["W"].T).reshape(T, N, D)
+        return np.ascontiguousarray(dx.transpose(1, 0, 2))
+
+
+@register_layer
+class SimpleRNN(RecurrentBase):
+    """Elman RNN: h_t = tanh(x_t W + h_{t-1} U + b).
+
+    Args:
+        input_size: features D per time step (> 0).
+        hidden_size: size H of the hidden state (> 0).
+        return_sequences: return every h_t (N, T, H) instead of h_T (N, H).
+
+    Shape:
+        - input: (N, T, D); output: (N, H), or (N, T, H) with ``return_sequences``
+        - W: (D, H), U: (H, H), b: (H,) -- torch ``nn.RNN``: W = weight_ih_l0.T,
+          U = weight_hh_l0.T, b = bias_ih_l0 + bias_hh_l0.
+
+    Backward (BPTT), with dh_t = dy_t + dh carried from step t+1:
+        dz_t = dh_t (1 - h_t^2);  dh_{t-1} = dz_t U^T;
+        dU = sum_t h_{t-1}^T dz_t;  dW = sum_t x_t^T dz_t;  db = sum_t dz_t.
+
+    Example:
+        >>> import numpy as np, scratchnn as sn
+        >>> rnn = sn.layers.SimpleRNN(3, 5, return_sequences=True)
+        >>> rnn.build((7, 3), np.random.default_rng(0))
+        >>> rnn(np.zeros((2, 7, 3), dtype=np.float32)).shape
+        (2, 7, 5)
+    """
+
+    gates = 1
+
+    def forward(self, x, training=False, initial_state=None):
+        N, T, _ = x.shape
+        (h0,) = self._initial(N, initial_state)
+        xt, Z = self._project(x)
+        U = self.params["U"]
+        hs = np.empty((T + 1, N, self.hidden_size), self.dtype)
+        hs[0] = h0
+        for t in range(T):
+            a = Z[t]
+            a += hs[t] @ U
+            np.tanh(a, out=hs[t + 1])
+        self.cache = (xt, hs)
+        self.final_state = hs[-1].copy()
+        return self._output(hs)
+
+    def backward(self, dy):
+        xt, hs = self.cache
+        T, N, _ = xt.shape
+        UT = self.params["U"].T
+        dh, dY = self._upstream(dy, N)
+        dZ = 1.0 - hs[1:] * hs[1:]  # tanh'; multiplied by dh_t in the loop
+        for t in range(T - 1, -1, -1):
+            if dY is not None:
+                dh += dY[t]
+            d = dZ[t]
+            d *= dh
+            np.matmul(d, UT, out=dh)
+        self.initial_state_grad = dh
+        return self._input_grads(xt, dZ, hs, dZ)
+
+
+@register_layer
+class LSTM(RecurrentBase):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997), PyTorch's formulation.
+
+        [i, f, g, o] = x_t W + h_{t-1} U + b,  then  i, f, o <- sigmoid(.),  g <- tanh(.)
+        c_t = f * c_{t-1} + i * g,    h_t = o * tanh(c_t)
+
+    Args:
+        input_size: features D per time step (> 0).
+        hidden_size: size H of h and c (> 0).
+        return_sequences: return every h_t (N, T, H) instead of h_T (N, H).
+        unit_forget_bias: start the forget-gate bias at 1 (default True, as Keras),
+            so that the cell remembers by default; other biases start at 0.
+
+    Shape:
+        - input: (N, T, D); output: (N, H), or (N, T, H) with ``return_sequences``
+        - W: (D, 4H), U: (H, 4H), b: (4H,), gates in torch's order i, f, g, o:
+          W = weight_ih_l0.T, U = weight_hh_l0.T, b = bias_ih_l0 + bias_hh_l0.
+
+    Backward at step t (dh_t = dy_t + dh from step t+1; dc carried from step t+1):
+        do = dh tanh(c_t);  dc += dh o (1 - tanh(c_t)^2)
+        di = dc g;  df = dc c_{t-1};  dg = dc i;  dc_{t-1} = dc f
+        dz = [di, df, dg, do] * activation'(.);  dh_{t-1} = dz U^T;  dU = sum_t h_{t-1}^T dz_t.
+
+    Example:
+        >>> import numpy as np, scratchnn as sn
+        >>> model = sn.Sequential([sn.layers.LSTM(1, 16), sn.layers.Dense(16, 1)], seed=0)
+        >>> model.predict(np.zeros((4, 30, 1))).shape
+        (4, 1)
+    """
+
+    gates = 4
+    n_states = 2
+
+    def __init__(self, input_size: int, hidden_size: int, return_sequences: bool = False,
+                 unit_forget_bias: bool = True, *, name: str | None = None) -> None:
+        super().__init__(input_size, hidden_size, return_sequences, name=name)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _build(self, input_shape, rng):
+        super()._build(input_shape, rng)
+        H = self.hidden_size
+        if self.unit_forget_bias:
+            self.params["b"][H:2 * H] = 1.0
+        # sigmoid(z) = 0.5 tanh(0.5 z) + 0.5: per-column scale s and offset for one tanh call
+        self._scale = np.full(4 * H, 0.5, self.dtype)
+        self._scale[2 * H:3 * H] = 1.0
+        self._offset = (1.0 - self._scale).astype(self.dtype)
+        # activation'(z) = (a - lo) (1 - a): a(1 - a) for sigmoid, (1 + a)(1 - a) for tanh
+        self._lo = (1.0 - 2.0 * self._scale).astype(self.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+    def forward(self, x, training=False, initial_state=None):
+        N, T, _ = x.shape
+        H = self.hidden_size
+        h0, c0 = self._initial(N, initial_state)
+        xt, A = self._project(x)  # pre-activations, activated in place below
+        U, s, off = self.params["U"], self._scale, self._offset
+        hs = np.empty((T + 1, N, H), self.dtype)
+        cs = np.empty((T + 1, N, H), self.dtype)
+        tcs = np.empty((T, N, H), self.dtype)
+        hs[0], cs[0] = h0, c0
+        hU = np.empty((N, 4 * H), self.dtype)
+        ig = np.empty((N, H), self.dtype)
+        for t in range(T):
+            a = A[t]
+            np.matmul(hs[t], U, out=hU)
+            a += hU
+            a *= s
+            np.tanh(a, out=a)
+            a *= s
+            a += off
+            np.multiply(a[:, H:2 * H], cs[t], out=cs[t + 1])          # f * c_{t-1}
+            np.multiply(a[:, :H], a[:, 2 * H:3 * H], out=ig)           # i * g
+            cs[t + 1] += ig
+            np.tanh(cs[t + 1], out=tcs[t])
+            np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])           # o * tanh(c)
+        self.cache = (xt, A, hs, cs, tcs)
+        self.final_state = (hs[-1].copy(), cs[-1].copy())
+        return self._output(hs)
+
+    def backward(self, dy):
+        xt, A, hs, cs, tcs = self.cache
+        T, N, _ = xt.shape
+        H = self.hidden_size
+        UT = self.params["U"].T
+        dh, dY = self._upstream(dy, N)
+        dc = np.zeros((N, H), self.dtype)
+        # everything that does not depend on the recurrence, for all steps at once
+        dact = A - self._lo
+        dact *= 1.0 - A                                   # activation derivatives (T, N, 4H)
+        P = 1.0 - tcs * tcs
+        P *= A[:, :, 3 * H:]                              # o (1 - tanh(c)^2)
+        dZ = np.empty_like(A)
+        tmp = np.empty((N, H), self.dtype)
+        for t in range(T - 1, -1, -1):
+            if dY is not None:
+                dh += dY[t]
+            a, d = A[t], dZ[t]
+            np.multiply(dh, tcs[t], out=d[:, 3 * H:])                 # do
+            np.multiply(dh, P[t], out=tmp)
+            dc += tmp
+            np.multiply(dc, a[:, 2 * H:3 * H], out=d[:, :H])          # di = dc g
+            np.multiply(dc, cs[t], out=d[:, H:2 * H])                 # df = dc c_{t-1}
+            np.multiply(dc, a[:, :H], out=d[:, 2 * H:3 * H])          # dg = dc i
+            dc *= a[:, H:2 * H]                                       # dc_{t-1} = dc f
+            d *= dact[t]
+            np.matmul(d, UT, out=dh)
+        self.initial_state_grad = (dh, dc)
+        return self._input_grads(xt, dZ, hs, dZ)
+
+
+@register_layer
+class GRU(RecurrentBase):
+    """Gated recurrent unit (Cho et al., 2014), exactly PyTorch's formulation.
+
+        r = sigmoid(x_t W_r + h U_r + b_r),   z = sigmoid(x_t W_z + h U_z + b_z)
+        n = tanh(x_t W_n + b_n + r * (h U_n + b_hn))
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    Note the reset gate multiplies ``h U_n + b_hn`` (PyTorch, Keras ``reset_after=True``),
+    not ``h`` itself (the original paper).
+
+    Args:
+        input_size: features D per time step (> 0).
+        hidden_size: size H of the hidden state (> 0).
+        return_sequences: return every h_t (N, T, H) instead of h_T (N, H).
+
+    Shape:
+        - input: (N, T, D); output: (N, H), or (N, T, H) with ``return_sequences``
+        - W: (D, 3H), U: (H, 3H), b: (3H,), b_hn: (H,), gates in torch's order r, z, n:
+          W = weight_ih_l0.T, U = weight_hh_l0.T,
+          b = bias_ih_l0 + [bias_hh_l0[:2H], 0], b_hn = bias_hh_l0[2H:].
+
+    Backward at step t (dh_t = dy_t + dh from step t+1), with hn = h U_n + b_hn:
+        dn = dh (1 - z) (1 - n^2);   dz = dh (h_{t-1} - n) z (1 - z)
+        dr = dn hn r (1 - r);        d(hn) = dn r
+        dh_{t-1} = dh z + [dr, dz, d(hn)] U^T;   dU = sum_t h_{t-1}^T [dr, dz, d(hn)].
+
+    Example:
+        >>> import numpy as np, scratchnn as sn
+        >>> gru = sn.layers.GRU(4, 8)
+        >>> gru.build((5, 4), np.random.default_rng(0))
+        >>> gru(np.ones((3, 5, 4), dtype=np.float32)).shape
+        (3, 8)
+    """
+
+    gates = 3
+
+    def _build(self, input_shape, rng):
+        super()._build(input_shape, rng)
+        self.params["b_hn"] = np.zeros(self.hidden_size, self.dtype)
+
+    def forward(self, x, training=False, initial_state=None):
+        N, T, _ = x.shape
+        H = self.hidden_size
+        (h0,) = self._initial(N, initial_state)
+        xt, A = self._project(x)
+        U, bhn = self.params["U"], self.params["b_hn"]
+        hs = np.empty((T + 1, N, H), self.dtype)
+        HN = np.empty((T, N, H), self.dtype)  # h U_n + b_hn
+        hs[0] = h0
+        hU = np.empty((N, 3 * H), self.dtype)
+        tmp = np.empty((N, H), self.dtype)
+        for t in range(T):
+            a = A[t]
+            np.matmul(hs[t], U, out=hU)
+            np.add(hU[:, 2 * H:], bhn, out=HN[t])
+            rz = a[:, :2 * H]
+            rz += hU[:, :2 * H]
+            rz *= 0.5
+            np.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5                                                  # r, z = sigmoid
+            n = a[:, 2 * H:]
+            np.multiply(a[:, :H], HN[t], out=tmp)
+            n += tmp
+            np.tanh(n, out=n)
+            np.subtract(hs[t], n, out=tmp)
+            tmp *= a[:, H:2 * H]
+            np.add(n, tmp, out=hs[t + 1])                              # n + z (h - n)
+        self.cache = (xt, A, hs, HN)
+        self.final_state = hs[-1].copy()
+        return self._output(hs)
+
+    def backward(self, dy):
+        xt, A, hs, HN = self.cache
+        T, N, _ = xt.shape
+        H = self.hidden_size
+        UT = self.params["U"].T
+        dh, dY = self._upstream(dy, N)
+        r, z, n = A[:, :, :H], A[:, :, H:2 * H], A[:, :, 2 * H:]
+        Qn = (1.0 - z) * (1.0 - n * n)                # dn_pre = dh Qn
+        Qr = HN * r * (1.0 - r)                       # dr_pre = dn_pre Qr
+        Dz = z * (1.0 - z)
+        dG = np.empty_like(A)                         # grads of the h-side products [r, z, hn]
+        dNx = np.empty((T, N, H), self.dtype)         # grad of the n pre-activation
+        tmp = np.empty((N, H), self.dtype)
+        for t in range(T - 1, -1, -1):
+            if dY is not None:
+                dh += dY[t]
+            d = dG[t]
+            np.subtract(hs[t], n[t], out=tmp)
+            tmp *= dh
+            np.multiply(tmp, Dz[t], out=d[:, H:2 * H])                # dz
+            np.multiply(dh, Qn[t], out=dNx[t])                       # dn
+            np.multiply(dNx[t], r[t], out=d[:, 2 * H:])              # d(hn)
+            np.multiply(dNx[t], Qr[t], out=d[:, :H])                 # dr
+            np.multiply(dh, z[t], out=tmp)
+            np.matmul(d, UT, out=dh)
+            dh += tmp
+        self.initial_state_grad = dh
+        np.sum(dG[:, :, 2 * H:], axis=(0, 1), out=self.grads["b_hn"])
+        dZx = dG.copy()
+        dZx[:, :, 2 * H:] = dNx
+        return self._input_grads(xt, dZx, hs, dG)
+
+
+@register_layer
+class Bidirectional(Layer):
+    """Run a recurrent layer forwards and a copy of it backwards in time; merge the outputs.
+
+    ``y = concat(fw(x), reverse(bw(reverse(x))))`` along the feature axis (or their sum
+    with ``merge_mode="sum"``). With ``return_sequences=False`` the backward half is
+    the backward layer's last state, i.e. its state after reading x_0 -- PyTorch's
+    ``h_n[1]`` for ``bidirectional=True``.
+
+    Args:
+        layer: a SimpleRNN, LSTM or GRU (its configuration is copied for the backward
+            direction, which gets its own weights), or its saved form
+            ``{"class_name": ..., "config": ...}``.
+        merge_mode: ``"concat"`` (default; output size 2H) or ``"sum"`` (size H).
+
+    Shape:
+        - input: (N, T, D); output: (N, 2H) or (N, T, 2H) for "concat".
+        - parameters: the forward layer's as ``fw_<name>``, the backward layer's as
+          ``bw_<name>`` (torch: ``*_l0`` and ``*_l0_reverse``).
+
+    Initial states: set ``forward_layer.initial_state`` / ``backward_layer.initial_state``.
+    """
+
+    def __init__(self, layer, merge_mode: str = "concat", *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        if isinstance(layer, dict):
+            cls = LAYERS.get(layer.get("class_name")) if isinstance(layer.get("class_name"), str) else None
+            if cls is None or not issubclass(cls, RecurrentBase):
+                raise ConfigError(f"Bidirectional: layer must be a SimpleRNN, LSTM or GRU. "
+                                  f"Received: layer={layer!r}")
+            layer = cls.from_config(layer.get("config", {}))
+        if not isinstance(layer, RecurrentBase):
+            raise ConfigError(f"Bidirectional: layer must be a SimpleRNN, LSTM or GRU. "
+                              f"Received: layer={type(layer).__name__}")
+        if merge_mode not in ("concat", "sum"):
+            raise ConfigError(f"Bidirectional: merge_mode must be 'concat' or 'sum'. "
+                              f"Received: merge_mode={merge_mode!r}")
+        self.forward_layer = layer
+        self.backward_layer = type(layer).from_config(layer.get_config())
+        self.merge_mode = merge_mode
+
+    @property
+    def return_sequences(self) -> bool:
+        return self.forward_layer.return_sequences
+
+    def expected_shape(self):
+        return self.forward_layer.expected_shape()
+
+    def input_hint(self, shape):
+        return self.forward_layer.input_hint(shape)
+
+    def _build(self, input_shape, rng):
+        for prefix, sub in (("fw_", self.forward_layer), ("bw_", self.backward_layer)):
+            sub.build(input_shape, rng, self.dtype)
+            for k, v in sub.params.items():
+                self.params[prefix + k] = v  # shared arrays: optimizer updates reach the sub-layer
+
+    def compute_output_shape(self, input_shape):
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        factor = 2 if self.merge_mode == "concat" else 1
+        return tuple(shape[:-1]) + (factor * shape[-1],)
+
+    def forward(self, x, training=False):
+        yf = self.forward_layer.forward(x, training)
+        yb = self.backward_layer.forward(x[:, ::-1], training)
+        if self.return_sequences:
+            yb = yb[:, ::-1]
+        if self.merge_mode == "sum":
+            return yf + yb
+        return np.concatenate([yf, yb], axis=-1)
+
+    def backward(self, dy):
+        H = self.forward_layer.hidden_size
+        if self.merge_mode == "sum":
+            dyf = dyb = dy
+        else:
+            dyf, dyb = dy[..., :H], dy[..., H:]
+        dx = self.forward_layer.backward(dyf)
+        if self.return_sequences:
+            dyb = dyb[:, ::-1]
+        dx = dx + self.backward_layer.backward(dyb)[:, ::-1]
+        for prefix, sub in (("fw_", self.forward_layer), ("bw_", self.backward_layer)):
+            for k, g in sub.grads.items():
+                self.grads[prefix + k] = g
+        return dx
+
+    def get_config(self):
+        inner = {"class_name": type(self.forward_layer).__name__, "config": self.forward_layer.get_config()}
+        return {**super().get_config(), "layer": inner, "merge_mode": self.merge_mode}
