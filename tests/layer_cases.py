@@ -33,6 +33,15 @@ LAYER_CASES: dict[str, list[tuple]] = {
     "Softplus": [(lambda: L.Softplus(), (4,), {})],
     "Softmax": [(lambda: L.Softmax(), (5,), {})],
     "Dropout": [(lambda: L.Dropout(0.3), (6,), {"training": True})],
+    # recurrent layers (issue 5): last state and whole sequence, several T and H
+    "SimpleRNN": [(lambda: L.SimpleRNN(3, 4), (5, 3), {}),
+                  (lambda: L.SimpleRNN(2, 3, return_sequences=True), (4, 2), {})],
+    "LSTM": [(lambda: L.LSTM(3, 4), (5, 3), {}),
+             (lambda: L.LSTM(2, 3, return_sequences=True, unit_forget_bias=False), (4, 2), {})],
+    "GRU": [(lambda: L.GRU(3, 4), (5, 3), {}), (lambda: L.GRU(2, 3, return_sequences=True), (4, 2), {})],
+    "Bidirectional": [(lambda: L.Bidirectional(L.LSTM(3, 2)), (4, 3), {}),
+                      (lambda: L.Bidirectional(L.GRU(2, 3, return_sequences=True), "sum"), (3, 2), {})],
+    "Embedding": [(lambda: L.Embedding(7, 3), (5,), {"input": "labels:7"})],
 }
 
 
