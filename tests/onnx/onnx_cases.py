@@ -24,7 +24,8 @@ def _layer(name, *args, **kwargs):
     return lambda: LAYERS[name](*args, **kwargs)
 
 
-#: name -> [(factory, per-sample input shape, kwargs)], as in layer_cases.py.
+#: name -> [(factory, per-sample input shape, kwargs)], as in layer_cases.py. Entries for
+#: layers that are not registered are ignored (``_layer`` looks the class up when called).
 EXTRA_LAYER_CASES: dict[str, list[tuple]] = {
     "Dense": [(lambda: L.Dense(6, 4), (5, 2, 6), {})],  # (N, T, S, D) input
     "Softmax": [(lambda: L.Softmax(axis=1), (4, 3), {}), (lambda: L.Softmax(axis=-2), (2, 5, 3), {})],
@@ -34,6 +35,36 @@ EXTRA_LAYER_CASES: dict[str, list[tuple]] = {
     "ELU": [(lambda: L.ELU(0.0), (6,), {}), (lambda: L.ELU(2.5), (6,), {"input": "wide"})],
     "LeakyReLU": [(lambda: L.LeakyReLU(), (2, 3), {})],
     "Dropout": [(lambda: L.Dropout(0.9), (4, 4), {})],
+    "SpatialDropout": [(_layer("SpatialDropout", 0.5), (3, 4, 4), {})],
+    # convolution and pooling: padding (odd "same" totals), stride, dilation, no bias
+    "Conv2D": [(_layer("Conv2D", 2, 3, 3), (2, 7, 6), {}),
+               (_layer("Conv2D", 2, 3, 4, padding="same"), (2, 6, 5), {}),
+               (_layer("Conv2D", 3, 2, (3, 2), stride=2, padding=(1, 2), dilation=(2, 1), use_bias=False),
+                (3, 9, 8), {})],
+    "Conv1D": [(_layer("Conv1D", 3, 4, 3, stride=2, padding=1), (3, 10), {}),
+               (_layer("Conv1D", 2, 3, 2, padding="same", dilation=2), (2, 7), {})],
+    "MaxPool2D": [(_layer("MaxPool2D", 2), (3, 6, 6), {}),
+                  (_layer("MaxPool2D", 3, stride=2, padding=1), (2, 7, 7), {"input": "negative"})],
+    "AvgPool2D": [(_layer("AvgPool2D", 2), (2, 5, 5), {}),
+                  (_layer("AvgPool2D", 3, stride=2, padding=1), (2, 7, 7), {"input": "positive"})],
+    "MaxPool1D": [(_layer("MaxPool1D", 2), (3, 8), {}),
+                  (_layer("MaxPool1D", 3, stride=2, padding=1), (2, 9), {"input": "negative"})],
+    "GlobalAvgPool2D": [(_layer("GlobalAvgPool2D"), (3, 4, 5), {})],
+    "BatchNorm": [(_layer("BatchNorm", 4), (4,), {}), (_layer("BatchNorm", 3, eps=1e-3), (3, 5, 5), {}),
+                  (_layer("BatchNorm", 2), (2, 7), {})],
+    "Flatten": [(_layer("Flatten"), (2, 3, 4), {})],
+    "Reshape": [(_layer("Reshape", (3, -1)), (2, 3, 4), {}), (_layer("Reshape", (4, 6)), (24,), {})],
+    "Embedding": [(_layer("Embedding", 11, 4), (2, 3), {"input": "labels:11"})],
+    # recurrent: one step, every Bidirectional combination of cell, merge mode and output
+    "SimpleRNN": [(_layer("SimpleRNN", 3, 5, return_sequences=True), (1, 3), {})],
+    "LSTM": [(_layer("LSTM", 2, 3), (1, 2), {})],
+    "GRU": [(_layer("GRU", 3, 4, return_sequences=True), (6, 3), {})],
+    "Bidirectional": [
+        (lambda: LAYERS["Bidirectional"](LAYERS["SimpleRNN"](3, 4, return_sequences=True)), (5, 3), {}),
+        (lambda: LAYERS["Bidirectional"](LAYERS["LSTM"](3, 4, return_sequences=True), "sum"), (5, 3), {}),
+        (lambda: LAYERS["Bidirectional"](LAYERS["LSTM"](2, 3), "sum"), (4, 2), {}),
+        (lambda: LAYERS["Bidirectional"](LAYERS["GRU"](3, 2)), (6, 3), {}),
+    ],
 }
 
 
@@ -47,7 +78,7 @@ def layer_cases() -> list[tuple[str, int, tuple]]:
 
 
 def make_input(shape: tuple, kwargs: dict, rng: np.random.Generator, batch: int) -> np.ndarray:
-    """A batch following layer_cases.py's ``input=`` kinds (plus ``"wide"``: normal * 8)."""
+    """A batch following layer_cases.py's ``input=`` kinds (plus ``"wide"``, ``"negative"``)."""
     kind = kwargs.get("input", "normal")
     full = (batch,) + tuple(shape)
     if kind == "normal":
@@ -56,6 +87,8 @@ def make_input(shape: tuple, kwargs: dict, rng: np.random.Generator, batch: int)
         return 8.0 * rng.standard_normal(full)
     if kind == "positive":
         return rng.uniform(0.5, 2.0, full)
+    if kind == "negative":  # every value < 0: a zero-padded max pool would show up
+        return -rng.uniform(0.5, 2.0, full)
     if kind == "int":
         return rng.integers(0, 10, full).astype(np.float64)
     if isinstance(kind, str) and kind.startswith("labels:"):
@@ -82,9 +115,9 @@ def _randomise_buffers(model: sn.Sequential, rng: np.random.Generator) -> None:
                 buf[...] = rng.uniform(0.5, 2.0, buf.shape)
             else:
                 buf[...] = rng.normal(0.0, 0.5, buf.shape)
-        for key, p in layer.params.items():  # biases start at zero: make them count
-            if p.ndim == 1 and not np.any(p):
-                p[...] = rng.normal(0.0, 0.3, p.shape)
+        for p in layer.params.values():  # biases (and gamma, beta) start constant: make them count
+            if p.ndim == 1:
+                p += rng.normal(0.0, 0.3, p.shape).astype(p.dtype)
 
 
 # ----------------------------------------------------------- whole models

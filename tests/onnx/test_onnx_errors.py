@@ -83,3 +83,15 @@ def test_export_onnx_method_delegates(tmp_path):
     assert proto.opset_import[0].version == 18
     assert (tmp_path / "m.onnx").read_bytes() == proto.SerializeToString()
     assert np.isfinite(np.frombuffer(proto.graph.initializer[0].raw_data, np.float32)).all()
+
+
+def test_recurrent_layer_with_a_fixed_initial_state_is_refused():
+    if "LSTM" not in LAYERS:
+        pytest.skip("LSTM not registered yet")
+    model = _built([LAYERS["LSTM"](3, 4), L.Dense(4, 1)], shape=(5, 3))
+    model.layers[0].initial_state = (np.zeros((2, 4)), np.zeros((2, 4)))
+    with pytest.raises(sno.NotExportableError,
+                       match=r"^LSTM \(layer 1 of 2\) cannot be exported to ONNX: its initial_state is set"):
+        sno.to_onnx(model)
+    model.layers[0].initial_state = None
+    assert sno.to_onnx(model).graph.node

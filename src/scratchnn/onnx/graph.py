@@ -26,6 +26,9 @@ class GraphBuilder:
         dtype: the floating-point type of the exported weights and activations.
     """
 
+    #: ``onnx.TensorProto.INT64``, for ``Cast(to=...)`` (a protobuf constant, fixed by the ONNX spec).
+    INT64 = 7
+
     def __init__(self, opset: int, dtype: np.dtype) -> None:
         self.opset = int(opset)
         self.dtype = np.dtype(dtype)

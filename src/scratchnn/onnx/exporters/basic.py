@@ -4,7 +4,7 @@ Each function maps the layer's forward pass (inference mode) to ONNX operators:
 
 ========== =========================================================================
 Dense      y = MatMul(x, W) + b   (MatMul broadcasts, so (N, *, D_in) works too)
-Identity   Identity; Dropout exports as Identity (inference mode)
+Identity   Identity; Dropout and SpatialDropout export as Identity (inference mode)
 Sigmoid    Sigmoid;  Tanh -> Tanh;  ReLU -> Relu;  LeakyReLU -> LeakyRelu(alpha)
 ELU        Elu(alpha)
 GELU       opset >= 20: Gelu(approximate); else built from Erf ("none") or Tanh ("tanh")
@@ -27,7 +27,7 @@ def dense(layer, g, x, input_shape):
     return y
 
 
-@register_exporter("Identity", "Dropout")
+@register_exporter("Identity", "Dropout", "SpatialDropout")
 def identity(layer, g, x, input_shape):
     return g.op("Identity", [x])
 
