@@ -8,8 +8,8 @@ Quick start::
                   metrics=["accuracy"])
     model.fit(X_train, y_train, epochs=10, batch_size=128, validation_split=0.1)
 """
-from . import (callbacks, errors, functional, initializers, layers, losses, metrics, optimizers,
-               schedules)
+from . import (callbacks, errors, functional, initializers, layers, losses, metrics, onnx,
+               optimizers, schedules)
 from ._version import __version__
 from .article import NeuralNetwork
 from .errors import (ConfigError, DataError, ModelFileError, NotBuiltError, ScratchnnError,
@@ -21,6 +21,6 @@ from .model import Sequential
 __all__ = [
     "__version__", "Sequential", "NeuralNetwork", "load_model", "save_model", "gradcheck",
     "GradcheckReport", "layers", "losses", "optimizers", "schedules", "callbacks", "metrics",
-    "initializers", "functional", "errors", "ScratchnnError", "ShapeError", "DataError",
+    "initializers", "functional", "errors", "onnx", "ScratchnnError", "ShapeError", "DataError",
     "ConfigError", "NotBuiltError", "TrainingDivergedError", "ModelFileError",
 ]
