@@ -26,7 +26,7 @@ from .backend import as_dtype
 from .callbacks import Callback, History, ProgressBar
 from .errors import ConfigError, NotBuiltError, ShapeError, TrainingDivergedError
 from .layers.base import Layer
-from .validation import as_float_array, as_target_array, check_same_length
+from .validation import as_float_array, as_target_array, check_same_length, check_targets
 
 
 class Sequential:
@@ -93,6 +93,8 @@ class Sequential:
         shape = tuple(int(d) for d in input_shape)
         for i, layer in enumerate(self.layers):
             layer.position = (i + 1, len(self.layers))
+            # Nothing consumes the gradient with respect to the model's input.
+            layer.input_grad_required = i > 0
             if not layer.built:
                 layer.build(shape, self.rng, self.dtype)
             else:
@@ -133,8 +135,12 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Backpropagate dL/d(output) through every layer; returns dL/d(input)."""
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """Backpropagate dL/d(output) through every layer, filling each layer's grads.
+
+        Returns dL/d(input), or None where the first layer skipped it
+        (``input_grad_required`` is False on a model's first layer).
+        """
         for layer in reversed(self.layers):
             dy = layer.backward(dy)
         return dy
@@ -178,16 +184,24 @@ class Sequential:
             return x, None
         y = as_target_array(y, yname)
         check_same_length(x, y, xname, yname)
+        y = check_targets(self.loss, y, self.output_shape, yname)
         return x, self.loss.prepare_targets(y, self.dtype)
 
     def train_step(self, x: np.ndarray, y: np.ndarray, check_finite: bool = True) -> tuple[float, np.ndarray]:
         """One optimizer step on one batch; returns (loss, predictions before the step)."""
-        y_hat = self.forward(x, training=True)
-        loss = self.loss.forward(y_hat, y)
-        if check_finite and not math.isfinite(loss):
-            raise TrainingDivergedError(f"the loss became {loss}; the weights from before this batch are kept.")
-        self.backward(self.loss.backward())
-        if check_finite:
+        if not check_finite:
+            y_hat = self.forward(x, training=True)
+            loss = self.loss.forward(y_hat, y)
+            self.backward(self.loss.backward())
+            self.optimizer.step(self.parameters())
+            return loss, y_hat
+        # Overflow and NaN are detected below, so NumPy need not warn about them on the way.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            y_hat = self.forward(x, training=True)
+            loss = self.loss.forward(y_hat, y)
+            if not math.isfinite(loss):
+                raise TrainingDivergedError(f"the loss became {loss}; the weights from before this batch are kept.")
+            self.backward(self.loss.backward())
             self._check_finite_gradients()
         self.optimizer.step(self.parameters())
         return loss, y_hat
@@ -197,8 +211,9 @@ class Sequential:
             for name, g in layer.grads.items():
                 if not math.isfinite(float(np.sum(g))) and not np.isfinite(g).all():
                     raise TrainingDivergedError(
-                        f"the gradient of {name!r} in {layer.describe()} is NaN or infinite; "
-                        "the weights from before this batch are kept.")
+                        f"the gradient of {name!r} in {layer.describe()} is NaN or infinite (the first "
+                        "layer, in forward order, with a non-finite gradient); the weights from before "
+                        "this batch are kept.")
 
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, *, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
@@ -364,3 +379,8 @@ class Sequential:
         """Save architecture, weights, optimizer and generator state to one ``.npz`` file, atomically."""
         from .io import save_model
         save_model(self, path)
+
+    def export_onnx(self, path, **kwargs):
+        """Write the model as an ONNX file; see :func:`scratchnn.onnx.export` for the options."""
+        from .onnx import export
+        return export(self, path, **kwargs)

@@ -10,7 +10,9 @@ Every layer in scratchnn follows the same five steps:
    what the backward pass needs.
 4. ``backward(dy)`` takes dL/dy (same shape as the output), **overwrites**
    ``self.grads`` (same keys, shapes and dtype as ``params``) and returns dL/dx
-   (same shape as ``x``).
+   (same shape as ``x``). It must not modify ``dy`` in place. A layer may return
+   ``None`` instead of dL/dx when ``self.input_grad_required`` is False (the
+   model sets that on its first layer, whose input needs no gradient).
 5. ``get_config()`` returns the constructor arguments as a JSON-safe dict; it is
    what a model file stores, and ``cls(**config)`` rebuilds the layer.
 
@@ -52,6 +54,9 @@ class Layer:
         self.rng: np.random.Generator | None = None
         #: (index, total) in the owning model, 1-based; used in error messages.
         self.position: tuple[int, int] | None = None
+        #: False when nothing upstream needs dL/dx (the first layer of a model): layers
+        #: whose input gradient is costly (Dense, Conv) then skip it and return None.
+        self.input_grad_required = True
 
     # ------------------------------------------------------------------ build
     def build(self, input_shape: Shape, rng: np.random.Generator | None = None,

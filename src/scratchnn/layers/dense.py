@@ -71,6 +71,10 @@ class Dense(Layer):
             self.params["b"] = initializers.get(self.bias_initializer)(
                 (fan_out,), fan_in, fan_out, rng, self.dtype)
 
+    def param_shapes(self, input_shape):
+        """Shapes of the parameters ``build`` creates, without allocating (checked by model loading)."""
+        return {"W": (self.in_features, self.out_features), **({"b": (self.out_features,)} if self.use_bias else {})}
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.out_features,)
 
@@ -88,6 +92,8 @@ class Dense(Layer):
         np.matmul(x2.T, dy2, out=self.grads["W"])
         if self.use_bias:
             np.sum(dy2, axis=0, out=self.grads["b"])
+        if not self.input_grad_required:
+            return None  # first layer of a model: dx is never used, skip a third of the work
         return dy @ self.params["W"].T
 
     def get_config(self):

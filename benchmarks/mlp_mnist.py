@@ -1,0 +1,132 @@
+"""Benchmark: the MLP 784-256-128-10 on MNIST, scratchnn vs PyTorch CPU.
+
+Both train the same network (ReLU, softmax cross-entropy, Adam 1e-3, batch 128,
+float32, PyTorch-style uniform init irrelevant to speed) for ``--epochs`` epochs,
+each in its own process, interleaved, ``--repeats`` times, with the same number
+of BLAS/OpenMP threads. Reported: median training samples/s over all epochs of
+all runs (data loading excluded, the per-batch loss and accuracy included on both
+sides), and the test accuracy after the last epoch (median over runs).
+
+    python benchmarks/mlp_mnist.py                      # 10 epochs, 3 repeats, 2 threads
+    python benchmarks/mlp_mnist.py --epochs 2 --repeats 1 --data-dir ../shared/data/mnist
+
+Ends with one JSON line: scratchnn_samples_per_s, torch_samples_per_s, ratio,
+scratchnn_test_accuracy, torch_test_accuracy, epochs, threads.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import default_mnist_dir, interleaved, median, print_table  # noqa: E402
+
+BATCH = 128
+
+
+def load_cached(path):
+    d = np.load(path)
+    to_float = lambda a: (a.reshape(len(a), -1).astype(np.float32) / np.float32(255.0))  # noqa: E731
+    return to_float(d["x_train"]), d["y_train"].astype(np.int64), to_float(d["x_test"]), d["y_test"].astype(np.int64)
+
+
+def worker_scratchnn(args) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    import scratchnn as sn
+
+    x_train, y_train, x_test, y_test = load_cached(args.data)
+    L = sn.layers
+    model = sn.Sequential([L.Dense(784, 256), L.ReLU(), L.Dense(256, 128), L.ReLU(), L.Dense(128, 10)],
+                          seed=args.seed)
+    model.compile(loss=sn.losses.SoftmaxCrossEntropy(), optimizer=sn.optimizers.Adam(lr=1e-3),
+                  metrics=["accuracy"])
+    speeds = []
+    with threadpool_limits(args.threads):
+        for _ in range(args.epochs):
+            t = time.perf_counter()
+            model.fit(x_train, y_train, epochs=1, batch_size=BATCH, verbose=0)
+            speeds.append(len(x_train) / (time.perf_counter() - t))
+        acc = model.evaluate(x_test, y_test)["accuracy"]
+    return {"samples_per_s": median(speeds), "epoch_speeds": speeds, "test_accuracy": acc}
+
+
+def worker_torch(args) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_cached(args.data))
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
+                                torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n = len(x_train)
+    speeds = []
+    for _ in range(args.epochs):
+        t = time.perf_counter()
+        perm = torch.randperm(n)
+        for i in range(0, n, BATCH):
+            idx = perm[i:i + BATCH]
+            xb, yb = x_train[idx], y_train[idx]
+            opt.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            _ = loss.item(), (out.argmax(1) == yb).float().mean().item()
+        speeds.append(n / (time.perf_counter() - t))
+    with torch.no_grad():
+        acc = float((model(x_test).argmax(1) == y_test).float().mean())
+    return {"samples_per_s": median(speeds), "epoch_speeds": speeds, "test_accuracy": acc}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=default_mnist_dir(), help="folder with the MNIST IDX files")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--worker", choices=["scratchnn", "torch"], help=argparse.SUPPRESS)
+    p.add_argument("--data", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        fn = worker_scratchnn if args.worker == "scratchnn" else worker_torch
+        print(json.dumps(fn(args)))
+        return
+
+    from scratchnn.datasets.mnist import load_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir, download=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = os.path.join(tmp, "mnist.npz")
+        np.savez(cache, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        print(f"MLP 784-256-128-10 on MNIST ({len(x_train)} train / {len(x_test)} test), batch {BATCH}, "
+              f"Adam 1e-3, float32, {args.threads} thread(s), {args.epochs} epoch(s) x {args.repeats} run(s)")
+        results = interleaved(os.path.abspath(__file__),
+                              ["--data", cache, "--epochs", str(args.epochs), "--seed", str(args.seed)],
+                              args.threads, args.repeats)
+    ours = median([s for r in results["scratchnn"] for s in r["epoch_speeds"]])
+    theirs = median([s for r in results["torch"] for s in r["epoch_speeds"]])
+    acc_ours = median([r["test_accuracy"] for r in results["scratchnn"]])
+    acc_theirs = median([r["test_accuracy"] for r in results["torch"]])
+    print_table("Training throughput (median over all epochs of all runs)",
+                [("scratchnn", f"{ours:,.0f}", f"{acc_ours:.4f}"),
+                 ("PyTorch CPU", f"{theirs:,.0f}", f"{acc_theirs:.4f}"),
+                 ("ratio", f"{ours / theirs:.2f}x", "")],
+                ("framework", "samples/s", f"test acc ({args.epochs} ep)"))
+    print(json.dumps({"benchmark": "mlp_mnist", "scratchnn_samples_per_s": round(ours, 1),
+                      "torch_samples_per_s": round(theirs, 1), "ratio": round(ours / theirs, 3),
+                      "scratchnn_test_accuracy": acc_ours, "torch_test_accuracy": acc_theirs,
+                      "epochs": args.epochs, "repeats": args.repeats, "threads": args.threads}))
+
+
+if __name__ == "__main__":
+    main()
