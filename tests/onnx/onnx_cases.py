@@ -128,8 +128,7 @@ def mlp():
 
 def cnn():
     return sn.Sequential([
-        LAYERS["Conv2D"](1, 4, 3, padding=1), LAYERS["BatchNorm2D"](4) if "BatchNorm2D" in LAYERS else L.Identity(),
-        L.ReLU(), LAYERS["MaxPool2D"](2),
+        LAYERS["Conv2D"](1, 4, 3, padding=1), LAYERS["BatchNorm"](4), L.ReLU(), LAYERS["MaxPool2D"](2),
         LAYERS["Conv2D"](4, 6, 3), L.ReLU(), LAYERS["AvgPool2D"](2),
         LAYERS["Flatten"](), L.Dense(6 * 2 * 2, 10), L.Softmax()], seed=2), (1, 12, 12)
 
@@ -139,16 +138,23 @@ def lstm():
                           L.Dense(5, 3)], seed=3), (7, 6)
 
 
-#: name -> (factory returning (unbuilt model, input shape), layer classes it needs).
+def text_rnn():
+    return sn.Sequential([LAYERS["Embedding"](20, 6),
+                          LAYERS["Bidirectional"](LAYERS["GRU"](6, 5, return_sequences=True)),
+                          LAYERS["LSTM"](10, 4), L.Dense(4, 3), L.Softmax()], seed=4), (9,)
+
+
+#: name -> (factory returning (unbuilt model, input shape), layer classes it needs, input kwargs).
 MODEL_CASES = {
-    "MLP": (mlp, ()),
-    "CNN": (cnn, ("Conv2D", "MaxPool2D", "AvgPool2D", "Flatten")),
-    "LSTM": (lstm, ("LSTM",)),
+    "MLP": (mlp, (), {}),
+    "CNN": (cnn, ("Conv2D", "BatchNorm", "MaxPool2D", "AvgPool2D", "Flatten"), {}),
+    "LSTM": (lstm, ("LSTM",), {}),
+    "TextRNN": (text_rnn, ("Embedding", "Bidirectional", "GRU", "LSTM"), {"input": "labels:20"}),
 }
 
 
 def build_model_case(name: str) -> sn.Sequential:
-    factory, _ = MODEL_CASES[name]
+    factory, _, _ = MODEL_CASES[name]
     model, shape = factory()
     model.build(shape)
     _randomise_buffers(model, np.random.default_rng(5))

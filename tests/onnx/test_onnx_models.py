@@ -30,7 +30,7 @@ def test_model_matches_onnxruntime(name, tmp_path):
     path = tmp_path / "model.onnx"
     model.export_onnx(path)
     onnx.checker.check_model(onnx.load(path), full_check=True)
-    measure(model, path, model.input_shape, {})
+    measure(model, path, model.input_shape, MODEL_CASES[name][2])
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_CASES))
@@ -38,14 +38,16 @@ def test_trained_then_saved_and_loaded_model_matches(name, tmp_path):
     """The user's path: train, save, load, export; a few optimizer steps make the weights non-initial."""
     model = _model(name)
     rng = np.random.default_rng(0)
-    x = make_input(model.input_shape, {}, rng, 32)
+    kwargs = MODEL_CASES[name][2]
+    x = make_input(model.input_shape, kwargs, rng, 32)
     y = rng.standard_normal((32,) + model.output_shape)
     model.compile(loss="mse", optimizer="adam")
     model.fit(x, y, epochs=2, batch_size=8, verbose=0)
     model.save(tmp_path / "m.npz")
     loaded = sn.load_model(tmp_path / "m.npz")
     sno.export(loaded, tmp_path / "m.onnx")
-    measure(model, tmp_path / "m.onnx", model.input_shape, {})
+    measure(loaded, tmp_path / "m.onnx", model.input_shape, kwargs)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
 
 def test_metadata_and_names(tmp_path):

@@ -65,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
         size = os.path.getsize(args.output)
         in_shape = ", ".join(["N", *map(str, model.input_shape)])
         out_shape = ", ".join(["N", *map(str, model.output_shape)])
-        print(f"wrote {args.output} ({size / 1e3:,.1f} kB, opset {args.opset}, {len(model.layers)} layers, "
-              f"{len(proto.graph.node)} nodes): input 'input' ({in_shape}) -> output 'output' ({out_shape})")
+        print(f"wrote {args.output} ({size / 1e3:,.1f} kB, opset {args.opset}, "
+              f"{len(model.layers)} layers, {len(proto.graph.node)} nodes): "
+              f"input 'input' ({in_shape}) -> output 'output' ({out_shape})")
         if args.verify:
             x = _random_input(model, np.random.default_rng(0))
             try:
@@ -75,12 +76,14 @@ def run(args: argparse.Namespace) -> int:
                 raise
             except Exception as exc:  # onnxruntime's own error types (e.g. no float64 Conv kernel)
                 raise ScratchnnError(f"onnxruntime could not run {args.output}: {exc}") from None
-            print(f"verified with onnxruntime on {len(x)} random inputs: max |onnx - predict| = {diff:.3g}")
+            print(f"verified with onnxruntime on {len(x)} random inputs: "
+                  f"max |onnx - predict| = {diff:.3g}")
     except (ScratchnnError, ImportError) as exc:
         print(f"scratchnn export: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"scratchnn export: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"scratchnn export: error: cannot write {args.output}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 1
     return 0
 

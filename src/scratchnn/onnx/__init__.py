@@ -30,12 +30,14 @@ from .registry import EXPORTERS, NotExportable, mark_not_exportable, register_ex
 
 def exportable_layers() -> list[str]:
     """Names of the registered layer classes that export to ONNX."""
-    return sorted(n for n in LAYERS if n in EXPORTERS and not isinstance(EXPORTERS[n], NotExportable))
+    return sorted(n for n in LAYERS
+                  if n in EXPORTERS and not isinstance(EXPORTERS[n], NotExportable))
 
 
 def not_exportable_layers() -> dict[str, str]:
     """``{class name: reason}`` for the registered layers marked not exportable."""
-    return {n: e.reason for n, e in sorted(EXPORTERS.items()) if n in LAYERS and isinstance(e, NotExportable)}
+    return {n: e.reason for n, e in sorted(EXPORTERS.items())
+            if n in LAYERS and isinstance(e, NotExportable)}
 
 
 __all__ = [

@@ -54,11 +54,12 @@ def exporter_for(layer) -> Any:
 
 def layers_config(model) -> list[dict]:
     """The model's layers as ``[{"class_name", "config"}, ...]`` (as in a model file)."""
-    return [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
+    return [{"class_name": type(layer).__name__, "config": layer.get_config()}
+            for layer in model.layers]
 
 
-def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32", input_name: str = "input",
-            output_name: str = "output", graph_name: str | None = None):
+def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
+            input_name: str = "input", output_name: str = "output", graph_name: str | None = None):
     """The ``onnx.ModelProto`` of a built model, checked with ``onnx.checker``.
 
     See :func:`scratchnn.onnx.export` for the arguments.
@@ -70,7 +71,8 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32", inp
         raise NotBuiltError("ONNX export needs a built model: fit it, load it, or call "
                             "model.build(input_shape) first.")
     if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
-        raise ScratchnnError(f"export: opset must be an integer >= {MIN_OPSET}. Received: opset={opset!r}")
+        raise ScratchnnError(f"export: opset must be an integer >= {MIN_OPSET}. "
+                             f"Received: opset={opset!r}")
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ScratchnnError(f"export: dtype must be float32 or float64. Received: dtype={dtype}")
@@ -90,7 +92,8 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32", inp
         except NotExportableError:
             raise
         except ScratchnnError as exc:
-            raise NotExportableError(f"{layer.describe()} cannot be exported to ONNX: {exc}") from None
+            raise NotExportableError(
+                f"{layer.describe()} cannot be exported to ONNX: {exc}") from None
         shape = tuple(layer.compute_output_shape(shape))
     g.prefix = ""
     # Name the final tensor "output" (an Identity node; onnxruntime removes it when optimising).
@@ -167,14 +170,16 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
 
 
 def run_onnx(onnx_model, x: np.ndarray) -> np.ndarray:
-    """Run an exported model (a path or a ``ModelProto``) on ``x`` with onnxruntime's CPU provider."""
+    """Run an exported model (a path or a ``ModelProto``) on ``x`` with onnxruntime (CPU)."""
     try:
         import onnxruntime as ort
     except ImportError as exc:  # pragma: no cover - exercised only without onnxruntime
         raise ImportError("running ONNX models needs onnxruntime: pip install onnxruntime") from exc
-    source = onnx_model if isinstance(onnx_model, (str, os.PathLike)) else onnx_model.SerializeToString()
-    sess = ort.InferenceSession(os.fspath(source) if not isinstance(source, bytes) else source,
-                               providers=["CPUExecutionProvider"])
+    if isinstance(onnx_model, (str, os.PathLike)):
+        source = os.fspath(onnx_model)
+    else:
+        source = onnx_model.SerializeToString()
+    sess = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
     dtype = np.float64 if inp.type == "tensor(double)" else np.float32
     return sess.run(None, {inp.name: np.asarray(x, dtype=dtype)})[0]
@@ -185,5 +190,6 @@ def max_abs_diff(model, onnx_model, x) -> float:
     expected = model.predict(x)
     got = run_onnx(onnx_model, x)
     if got.shape != expected.shape:
-        raise ScratchnnError(f"the ONNX output has shape {got.shape}; model.predict gives {expected.shape}")
+        raise ScratchnnError(f"the ONNX output has shape {got.shape}; "
+                             f"model.predict gives {expected.shape}")
     return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64))))

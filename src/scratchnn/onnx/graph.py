@@ -26,7 +26,7 @@ class GraphBuilder:
         dtype: the floating-point type of the exported weights and activations.
     """
 
-    #: ``onnx.TensorProto.INT64``, for ``Cast(to=...)`` (a protobuf constant, fixed by the ONNX spec).
+    #: ``onnx.TensorProto.INT64``, for ``Cast(to=...)`` (a constant fixed by the ONNX spec).
     INT64 = 7
 
     def __init__(self, opset: int, dtype: np.dtype) -> None:
@@ -72,7 +72,8 @@ class GraphBuilder:
 
         An empty string in ``inputs`` marks an omitted optional input, as in ONNX.
         """
-        outs = [self.fresh(f"{(name or op_type).lower()}_out" if outputs == 1 else f"{op_type.lower()}_out{i}")
+        stem = (name or op_type).lower()
+        outs = [self.fresh(f"{stem}_out" if outputs == 1 else f"{stem}_out{i}")
                 for i in range(outputs)]
         node_name = self.fresh(name or op_type)
         attrs = {k: v for k, v in attrs.items() if v is not None}
@@ -83,6 +84,8 @@ class GraphBuilder:
         """The ``onnx.GraphProto`` (``inputs``/``outputs`` are ``ValueInfoProto`` lists)."""
         from onnx import helper, numpy_helper
 
-        nodes = [helper.make_node(op, ins, outs, name=nm, **attrs) for op, ins, outs, attrs, nm in self.nodes]
+        nodes = [helper.make_node(op, ins, outs, name=nm, **attrs)
+                 for op, ins, outs, attrs, nm in self.nodes]
         inits = [numpy_helper.from_array(a, name) for name, a in self.initializers.items()]
-        return helper.make_graph(nodes, graph_name, inputs, outputs, initializer=inits, doc_string=doc)
+        return helper.make_graph(nodes, graph_name, inputs, outputs, initializer=inits,
+                                 doc_string=doc)

@@ -49,7 +49,7 @@ def register_exporter(*class_names: str) -> Callable[[Exporter], Exporter]:
 
 
 def mark_not_exportable(class_name: str, reason: str) -> None:
-    """Record that layer class ``class_name`` cannot be exported, and ``reason`` (shown to users)."""
+    """Record that layer class ``class_name`` cannot be exported, and why (shown to users)."""
     if not reason:
         raise ValueError("mark_not_exportable needs a reason")
     EXPORTERS[class_name] = NotExportable(reason)

@@ -74,6 +74,7 @@ def gelu(layer, g, x, input_shape):
         # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
         x3 = g.op("Mul", [g.op("Mul", [x, x]), x])
         inner = g.op("Add", [x, g.op("Mul", [x3, g.scalar(0.044715, "k")])])
-        e = g.op("Tanh", [g.op("Mul", [inner, g.scalar(math.sqrt(2.0 / math.pi), "sqrt_2_over_pi")])])
+        scale = g.scalar(math.sqrt(2.0 / math.pi), "sqrt_2_over_pi")
+        e = g.op("Tanh", [g.op("Mul", [inner, scale])])
     half_x = g.op("Mul", [x, g.scalar(0.5, "half")])
     return g.op("Mul", [half_x, g.op("Add", [e, g.scalar(1.0, "one")])])

@@ -37,8 +37,9 @@ def max_pool(layer, g, x, input_shape):
 
 @register_exporter("AvgPool2D")
 def avg_pool(layer, g, x, input_shape):
-    return g.op("AveragePool", [x], kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-                pads=_onnx_pads(layer.pads), count_include_pad=1, ceil_mode=0)
+    return g.op("AveragePool", [x], kernel_shape=list(layer.kernel_size),
+                strides=list(layer.stride), pads=_onnx_pads(layer.pads), count_include_pad=1,
+                ceil_mode=0)
 
 
 @register_exporter("GlobalAvgPool2D")
