@@ -106,9 +106,10 @@ class NeuralNetwork:
         y = as_target_array(y).astype(self.model.dtype)
         check_same_length(X, y, "X", "y")
         every = print_every or max(1, epochs // 10)
+        self.model.optimizer.set_lr(learning_rate)
         history = []
         for epoch in range(epochs):
-            loss = self.backpropagation(X, y, learning_rate)
+            loss, self.a_2 = self.model.train_step(X, y)  # = backpropagation(X, y, learning_rate)
             history.append(loss)
             if verbose and (epoch == 0 or (epoch + 1) % every == 0 or epoch == epochs - 1):
                 print(f"Epoch {epoch + 1}, Loss: {loss:.4f}")

@@ -209,7 +209,8 @@ class Sequential:
     def _check_finite_gradients(self) -> None:
         for layer in self.layers:
             for name, g in layer.grads.items():
-                if not math.isfinite(float(np.sum(g))) and not np.isfinite(g).all():
+                # A sum is finite iff every element is (bar overflow, which also deserves a stop).
+                if not math.isfinite(g.sum()):
                     raise TrainingDivergedError(
                         f"the gradient of {name!r} in {layer.describe()} is NaN or infinite (the first "
                         "layer, in forward order, with a non-finite gradient); the weights from before "

@@ -57,6 +57,7 @@ class Layer:
         #: False when nothing upstream needs dL/dx (the first layer of a model): layers
         #: whose input gradient is costly (Dense, Conv) then skip it and return None.
         self.input_grad_required = True
+        self._last_checked_shape: Shape | None = None
 
     # ------------------------------------------------------------------ build
     def build(self, input_shape: Shape, rng: np.random.Generator | None = None,
@@ -67,6 +68,7 @@ class Layer:
         input_shape = tuple(int(d) for d in input_shape)
         self._check_shape(("N",) + input_shape, building=True)
         self.input_shape = input_shape
+        self._last_checked_shape = None
         self._build(input_shape, self.rng)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.built = True
@@ -112,10 +114,14 @@ class Layer:
         return ""
 
     def _check_shape(self, shape: Shape, building: bool = False) -> None:
+        if not building and shape == self._last_checked_shape:
+            return  # the common case in training: the same batch shape again
         expected = self.expected_shape()
         if expected is None:
             return
         if _shape_matches(tuple(shape), expected):
+            if not building:
+                self._last_checked_shape = shape
             return
         got = tuple(shape)[1:] if building else tuple(shape)
         what = "per-sample input" if building else "input"
