@@ -49,10 +49,18 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
-def _check_same_shape(name: str, y_pred, y_true):
+def _check_same_shape(name: str, y_pred, y_true) -> np.ndarray:
+    """Check the shapes match; return ``y_true`` in ``y_pred``'s dtype (no silent float64 gradients)."""
+    y_true = np.asarray(y_true)
     if y_pred.shape != y_true.shape:
+        hint = ""
+        if y_true.shape + (1,) == y_pred.shape:
+            hint = " Add the feature axis: y.reshape(-1, 1)."
+        elif y_pred.shape + (1,) == y_true.shape:
+            hint = " Drop the last axis of y: y.reshape(-1)."
         raise ShapeError(f"{name}: predictions and targets must have the same shape; "
-                         f"got predictions {y_pred.shape} and targets {y_true.shape}.")
+                         f"got predictions {y_pred.shape} and targets {y_true.shape}.{hint}")
+    return y_true.astype(y_pred.dtype, copy=False) if y_pred.dtype.kind == "f" else y_true
 
 
 @register_loss
@@ -60,7 +68,7 @@ class MeanSquaredError(Loss):
     """L = mean((y_pred - y)^2) over all elements;  dL/dy_pred = 2 (y_pred - y) / size."""
 
     def forward(self, y_pred, y_true):
-        _check_same_shape("MeanSquaredError", y_pred, y_true)
+        y_true = _check_same_shape("MeanSquaredError", y_pred, y_true)
         diff = y_pred - y_true
         self.cache = diff
         return float(np.mean(diff * diff))
@@ -75,7 +83,7 @@ class MeanAbsoluteError(Loss):
     """L = mean(|y_pred - y|);  dL/dy_pred = sign(y_pred - y) / size (0 where equal)."""
 
     def forward(self, y_pred, y_true):
-        _check_same_shape("MeanAbsoluteError", y_pred, y_true)
+        y_true = _check_same_shape("MeanAbsoluteError", y_pred, y_true)
         diff = y_pred - y_true
         self.cache = diff
         return float(np.mean(np.abs(diff)))
@@ -93,12 +101,12 @@ class Huber(Loss):
     """
 
     def __init__(self, delta: float = 1.0) -> None:
-        if not isinstance(delta, (int, float)) or not delta > 0:
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < float("inf"):
             raise ConfigError(f"Huber: delta must be > 0. Received: delta={delta!r}")
         self.delta = float(delta)
 
     def forward(self, y_pred, y_true):
-        _check_same_shape("Huber", y_pred, y_true)
+        y_true = _check_same_shape("Huber", y_pred, y_true)
         d = y_pred - y_true
         self.cache = d
         a = np.abs(d)
@@ -122,10 +130,12 @@ class BinaryCrossEntropy(Loss):
     """
 
     def __init__(self, eps: float = 1e-7) -> None:
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0.0 < eps < 0.5:
+            raise ConfigError(f"BinaryCrossEntropy: eps must be a number in (0, 0.5). Received: eps={eps!r}")
         self.eps = float(eps)
 
     def forward(self, y_pred, y_true):
-        _check_same_shape("BinaryCrossEntropy", y_pred, y_true)
+        y_true = _check_same_shape("BinaryCrossEntropy", y_pred, y_true)
         p = np.clip(y_pred, self.eps, 1.0 - self.eps)
         self.cache = (p, y_true)
         return float(-np.mean(y_true * np.log(p) + (1.0 - y_true) * np.log1p(-p)))
@@ -146,7 +156,7 @@ class BinaryCrossEntropyWithLogits(Loss):
     """
 
     def forward(self, y_pred, y_true):
-        _check_same_shape("BinaryCrossEntropyWithLogits", y_pred, y_true)
+        y_true = _check_same_shape("BinaryCrossEntropyWithLogits", y_pred, y_true)
         z = y_pred
         self.cache = (z, y_true)
         return float(np.mean(np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))))
@@ -161,7 +171,7 @@ class SoftmaxCrossEntropy(Loss):
     """Softmax followed by cross-entropy, fused: takes **logits** z of shape (..., C).
 
     Targets are integer class labels of shape (...) or one-hot/probability rows of
-    shape (..., C). With M = number of rows (N, or N*T for sequences):
+    shape (..., C) (float or integer one-hot; the shape decides). With M = number of rows (N, or N*T for sequences):
 
         L = -(1/M) sum_rows sum_c y_c log softmax(z)_c
         dL/dz = (softmax(z) - y) / M
@@ -182,7 +192,9 @@ class SoftmaxCrossEntropy(Loss):
         z = y_pred
         C = z.shape[-1]
         logp = F.log_softmax(z, axis=-1)
-        if y_true.shape == z.shape and y_true.dtype.kind == "f":
+        if y_true.shape == z.shape:  # one-hot or probability rows (integer one-hot too)
+            if y_true.dtype.kind != "f":
+                y_true = y_true.astype(z.dtype)
             rows = int(np.prod(z.shape[:-1]))
             self.cache = (logp, y_true, None)
             return float(-np.sum(y_true * logp) / rows)
