@@ -48,3 +48,22 @@ def test_opset_20_matches(name, case):
         assert "Gelu" in ops and "Erf" not in ops
     _, shape, kwargs = case
     measure(model, proto, shape, kwargs)
+
+
+@pytest.mark.parametrize("opset", [17, 20])
+def test_gelu_tanh_keeps_relative_accuracy_in_the_negative_tail(opset):
+    """The exported tanh-GELU is x sigmoid(2u), as the layer: no 1 + tanh(u) cancellation."""
+    import numpy as np
+
+    import scratchnn as sn
+
+    model = sn.Sequential([sn.layers.GELU("tanh")], seed=0)
+    model.build((50,))
+    x = np.linspace(-9.0, -3.0, 50)[None, :]
+    expected = model.predict(x).astype(np.float64)
+    got = sno.run_onnx(sno.to_onnx(model, opset=opset), x).astype(np.float64)
+    rel = np.max(np.abs(got - expected) / np.abs(expected))
+    if opset == 17:
+        assert rel < 1e-4, rel
+    else:  # onnxruntime's own Gelu kernel: report, do not require
+        assert np.max(np.abs(got - expected)) < 1e-5

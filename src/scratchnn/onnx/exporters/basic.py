@@ -7,7 +7,7 @@ Dense      y = MatMul(x, W) + b   (MatMul broadcasts, so (N, *, D_in) works too)
 Identity   Identity; Dropout and SpatialDropout export as Identity (inference mode)
 Sigmoid    Sigmoid;  Tanh -> Tanh;  ReLU -> Relu;  LeakyReLU -> LeakyRelu(alpha)
 ELU        Elu(alpha)
-GELU       opset >= 20: Gelu(approximate); else built from Erf ("none") or Tanh ("tanh")
+GELU       opset >= 20: Gelu(approximate); else x sigmoid(2u) ("tanh") or from Erf ("none")
 Softplus   Softplus (onnxruntime computes it without overflow)
 Softmax    Softmax(axis) (opset >= 13: along that one axis, as NumPy)
 ========== =========================================================================
@@ -64,17 +64,31 @@ def softmax(layer, g, x, input_shape):
 
 @register_exporter("GELU")
 def gelu(layer, g, x, input_shape):
-    """GELU(x) = x Phi(x): the tanh approximation or the exact erf form, as the layer computes."""
+    """GELU(x) = x Phi(x): the tanh approximation or the exact erf form, as the layer computes.
+
+    tanh form: x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3) -- equal to
+    0.5 x (1 + tanh u) without its cancellation for negative x, as the layer computes it
+    (the sigmoid built from Exp, see :func:`_tail_accurate_sigmoid`).
+    Exact form: 0.5 x (1 + erf(x / sqrt 2)) (ONNX has no erfc): it matches the layer to
+    float32 rounding in absolute terms, but far in the negative tail (x < -5, where
+    |GELU(x)| < 1e-5) it keeps less relative accuracy than the layer's erfc form.
+    From opset 20 both use ONNX's Gelu operator.
+    """
     if g.opset >= 20:
         return g.op("Gelu", [x], approximate=layer.approximate)
     if layer.approximate == "none":
-        # 0.5 x (1 + erf(x / sqrt 2))
         e = g.op("Erf", [g.op("Mul", [x, g.scalar(1.0 / math.sqrt(2.0), "inv_sqrt2")])])
-    else:
-        # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-        x3 = g.op("Mul", [g.op("Mul", [x, x]), x])
-        inner = g.op("Add", [x, g.op("Mul", [x3, g.scalar(0.044715, "k")])])
-        scale = g.scalar(math.sqrt(2.0 / math.pi), "sqrt_2_over_pi")
-        e = g.op("Tanh", [g.op("Mul", [inner, scale])])
-    half_x = g.op("Mul", [x, g.scalar(0.5, "half")])
-    return g.op("Mul", [half_x, g.op("Add", [e, g.scalar(1.0, "one")])])
+        half_x = g.op("Mul", [x, g.scalar(0.5, "half")])
+        return g.op("Mul", [half_x, g.op("Add", [e, g.scalar(1.0, "one")])])
+    x3 = g.op("Mul", [g.op("Mul", [x, x]), x])
+    inner = g.op("Add", [x, g.op("Mul", [x3, g.scalar(0.044715, "k")])])
+    two_u = g.op("Mul", [inner, g.scalar(2.0 * math.sqrt(2.0 / math.pi), "two_sqrt_2_over_pi")])
+    return g.op("Mul", [x, _tail_accurate_sigmoid(g, two_u)])
+
+
+def _tail_accurate_sigmoid(g, z):
+    """sigmoid(z) = e^min(z, 0) / (1 + e^-|z|): never overflows, and keeps its relative accuracy
+    for very negative z, where onnxruntime's Sigmoid kernel (clamped near z = -17) does not."""
+    num = g.op("Exp", [g.op("Min", [z, g.scalar(0.0, "zero")])])
+    den = g.op("Add", [g.op("Exp", [g.op("Neg", [g.op("Abs", [z])])]), g.scalar(1.0, "one")])
+    return g.op("Div", [num, den])
