@@ -12,6 +12,7 @@ For epoch-based rules and reduce-on-plateau, see the callbacks
 from __future__ import annotations
 
 import math
+import numbers
 
 from .errors import ConfigError
 from .registry import SCHEDULES, register_schedule
@@ -23,6 +24,15 @@ def _positive(cls: str, name: str, value, allow_zero: bool = False) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(f"{cls}: {name} must be a finite number {bound}. Received: {name}={value!r}")
     return float(value)
+
+
+def _steps(cls: str, name: str, value) -> int:
+    """A positive whole number of steps (2 or 2.0, not 0.5: floor(step / 0) would divide by zero)."""
+    ok = (isinstance(value, numbers.Integral) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer())
+    if not ok or value < 1:
+        raise ConfigError(f"{cls}: {name} must be a positive integer. Received: {name}={value!r}")
+    return int(value)
 
 
 class Schedule:
@@ -45,7 +55,7 @@ class StepDecay(Schedule):
 
     def __init__(self, initial_lr: float, step_size: int, gamma: float = 0.1) -> None:
         self.initial_lr = _positive("StepDecay", "initial_lr", initial_lr)
-        self.step_size = int(_positive("StepDecay", "step_size", step_size))
+        self.step_size = _steps("StepDecay", "step_size", step_size)
         self.gamma = _positive("StepDecay", "gamma", gamma)
 
     def __call__(self, step):
@@ -61,7 +71,7 @@ class ExponentialDecay(Schedule):
 
     def __init__(self, initial_lr: float, decay_steps: int, decay_rate: float) -> None:
         self.initial_lr = _positive("ExponentialDecay", "initial_lr", initial_lr)
-        self.decay_steps = int(_positive("ExponentialDecay", "decay_steps", decay_steps))
+        self.decay_steps = _steps("ExponentialDecay", "decay_steps", decay_steps)
         self.decay_rate = _positive("ExponentialDecay", "decay_rate", decay_rate)
 
     def __call__(self, step):
@@ -78,8 +88,10 @@ class CosineDecay(Schedule):
 
     def __init__(self, initial_lr: float, decay_steps: int, min_lr: float = 0.0) -> None:
         self.initial_lr = _positive("CosineDecay", "initial_lr", initial_lr)
-        self.decay_steps = int(_positive("CosineDecay", "decay_steps", decay_steps))
+        self.decay_steps = _steps("CosineDecay", "decay_steps", decay_steps)
         self.min_lr = _positive("CosineDecay", "min_lr", min_lr, allow_zero=True)
+        if self.min_lr > self.initial_lr:
+            raise ConfigError(f"CosineDecay: min_lr must be <= initial_lr ({self.initial_lr}). Received: min_lr={min_lr!r}")
 
     def __call__(self, step):
         t = min(step, self.decay_steps) / self.decay_steps
@@ -102,7 +114,7 @@ class WarmUp(Schedule):
         if not isinstance(after, Schedule):
             after = ConstantLR(after)
         self.after = after
-        self.warmup_steps = int(_positive("WarmUp", "warmup_steps", warmup_steps))
+        self.warmup_steps = _steps("WarmUp", "warmup_steps", warmup_steps)
 
     def __call__(self, step):
         if step < self.warmup_steps:
