@@ -96,6 +96,15 @@ class Optimizer:
     def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
         return {slot: np.zeros_like(p) for slot in self.slots}
 
+    def _scratch(self, p: np.ndarray) -> np.ndarray:
+        """A work buffer shaped like ``p`` (shared by parameters of one shape; not state)."""
+        buffers = self.__dict__.setdefault("_scratch_buffers", {})
+        key = (p.shape, p.dtype.str)
+        buf = buffers.get(key)
+        if buf is None:
+            buf = buffers[key] = np.empty_like(p)
+        return buf
+
     def _decayed(self, p, g):
         """g + weight_decay * p (coupled L2), without touching g in place."""
         return g + p.dtype.type(self.weight_decay) * p if self.weight_decay else g
@@ -263,18 +272,22 @@ class Adam(Optimizer):
         else:
             g = self._decayed(p, g)
         m, v = state["m"], state["v"]
+        tmp = self._scratch(p)  # one reused buffer instead of a fresh temporary per operation
         m *= t(self.beta1)
-        m += t(1.0 - self.beta1) * g
+        np.multiply(g, t(1.0 - self.beta1), out=tmp)
+        m += tmp
         v *= t(self.beta2)
-        v += t(1.0 - self.beta2) * (g * g)
+        np.multiply(g, g, out=tmp)
+        tmp *= t(1.0 - self.beta2)
+        v += tmp
         bias1 = 1.0 - self.beta1 ** self.iterations
         bias2 = 1.0 - self.beta2 ** self.iterations
-        denom = np.sqrt(v)
-        denom *= t(1.0 / math.sqrt(bias2))
-        denom += t(self.eps)
-        step = m / denom
-        step *= t(lr / bias1)
-        p -= step
+        np.sqrt(v, out=tmp)                      # denom = sqrt(v / bias2) + eps
+        tmp *= t(1.0 / math.sqrt(bias2))
+        tmp += t(self.eps)
+        np.divide(m, tmp, out=tmp)               # step = (lr / bias1) * m / denom
+        tmp *= t(lr / bias1)
+        p -= tmp
 
     def get_config(self):
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
