@@ -8,17 +8,26 @@ Classification metrics work on the last axis, so (N, T, C) sequence outputs work
 """
 from __future__ import annotations
 
+import functools
+import re
 from typing import Callable
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError, ShapeError
 
 
-def _labels(y_true: np.ndarray, n_classes: int) -> np.ndarray:
-    if y_true.ndim >= 1 and y_true.dtype.kind == "f" and y_true.shape[-1] == n_classes and n_classes > 1:
+def _labels(y_true: np.ndarray, y_pred_shape: tuple) -> np.ndarray:
+    """Class labels from integer labels (N, *), one-hot rows (N, *, C) (float or int) or 0/1 columns (N, *, 1)."""
+    y_true = np.asarray(y_true)
+    n_classes = y_pred_shape[-1]
+    if n_classes > 1 and y_true.shape == tuple(y_pred_shape):
         return np.argmax(y_true, axis=-1)
-    return y_true.reshape(y_true.shape[: y_true.ndim - (y_true.ndim > 1 and y_true.shape[-1] == 1)]).astype(np.int64)
+    if y_true.ndim == len(y_pred_shape) and y_true.ndim > 1 and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]  # labels or 0/1 targets with a trailing axis of 1
+    if n_classes == 1 and y_true.dtype.kind == "f":
+        return (y_true > 0.5).astype(np.int64)  # 0/1 targets stored as floats (or soft targets)
+    return y_true.astype(np.int64)
 
 
 def _predicted(y_pred: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -29,42 +38,68 @@ def _predicted(y_pred: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 0.5) -> float:
     """Fraction of samples whose predicted class (argmax, or p > threshold) is the true one."""
-    return float(np.mean(_predicted(y_pred, threshold) == _labels(y_true, y_pred.shape[-1])))
+    return float(np.mean(_predicted(y_pred, threshold) == _labels(y_true, y_pred.shape)))
 
 
 def top_k_accuracy(y_true: np.ndarray, y_pred: np.ndarray, k: int = 5) -> float:
-    """Fraction of samples whose true class is among the k highest scores."""
-    labels = _labels(y_true, y_pred.shape[-1]).reshape(-1)
+    """Fraction of samples whose true class is among the k highest scores (k >= 1).
+
+    A true class tied with the k-th highest score counts as inside, as Keras' ``in_top_k``.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ConfigError(f"top_k_accuracy: k must be a positive integer. Received: k={k!r}")
+    labels = _labels(y_true, y_pred.shape).reshape(-1)
     scores = y_pred.reshape(-1, y_pred.shape[-1])
     k = min(k, scores.shape[-1])
-    top = np.argpartition(-scores, k - 1, axis=-1)[:, :k]
-    return float(np.mean(np.any(top == labels[:, None], axis=-1)))
+    kth = np.partition(scores, scores.shape[-1] - k, axis=-1)[:, scores.shape[-1] - k]
+    return float(np.mean(scores[np.arange(len(labels)), labels] >= kth))
+
+
+def _same_shape(name: str, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """Both as float64 arrays of y_pred's shape; (N,) vs (N, 1) is reshaped, never broadcast to (N, N)."""
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    if y_true.shape != y_pred.shape:
+        if y_true.size != y_pred.size:
+            raise ShapeError(f"{name}: y_true {y_true.shape} and y_pred {y_pred.shape} hold different "
+                             "numbers of values.")
+        y_true = y_true.reshape(y_pred.shape)
+    return y_true, y_pred
 
 
 def mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """mean((y_pred - y_true)^2)."""
-    return float(np.mean((np.asarray(y_pred, np.float64) - y_true) ** 2))
+    """mean((y_pred - y_true)^2), in float64."""
+    y_true, y_pred = _same_shape("mse", y_true, y_pred)
+    return float(np.mean((y_pred - y_true) ** 2))
 
 
 def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """mean(|y_pred - y_true|)."""
-    return float(np.mean(np.abs(np.asarray(y_pred, np.float64) - y_true)))
+    """mean(|y_pred - y_true|), in float64."""
+    y_true, y_pred = _same_shape("mae", y_true, y_pred)
+    return float(np.mean(np.abs(y_pred - y_true)))
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> np.ndarray:
     """C[i, j] = number of samples of true class i predicted as class j."""
     pred = _predicted(y_pred).reshape(-1)
-    true = _labels(y_true, y_pred.shape[-1]).reshape(-1)
+    true = _labels(y_true, y_pred.shape).reshape(-1)
     n = n_classes or max(int(y_pred.shape[-1]), 2)
+    if true.size and (true.min() < 0 or true.max() >= n):
+        raise DataError(f"confusion_matrix: labels must lie in [0, {n - 1}]; got values from "
+                        f"{true.min()} to {true.max()}.")
     return np.bincount(true * n + pred, minlength=n * n).reshape(n, n)
 
 
 def precision_recall_f1(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float, float]:
-    """Macro-averaged precision, recall and F1 over the classes present (0/0 counts as 0)."""
+    """Macro-averaged precision, recall and F1 (0/0 counts as 0).
+
+    The average runs over the classes that occur in ``y_true`` or in the predictions,
+    as scikit-learn's ``average="macro"`` does. With one output column (binary), both
+    classes 0 and 1 count: this is not the positive-class-only precision of Keras.
+    """
     cm = confusion_matrix(y_true, y_pred).astype(np.float64)
     tp = np.diag(cm)
     predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
-    present = actual > 0
+    present = (actual > 0) | (predicted > 0)
     precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
     recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
     f1 = np.divide(2 * precision * recall, precision + recall,
@@ -94,8 +129,11 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 
 
 def get(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    """A metric function by name: ``accuracy``, ``top5_accuracy``, ``mse``, ``mae``,
-    ``precision``, ``recall``, ``f1``."""
-    if name in METRICS:
+    """A metric function by name: ``accuracy``, ``top5_accuracy`` (any ``top<k>_accuracy``),
+    ``mse``, ``mae``, ``precision``, ``recall``, ``f1``."""
+    if isinstance(name, str) and name in METRICS:
         return METRICS[name]
-    raise ConfigError(f"unknown metric. Expected one of {sorted(METRICS)}. Received: {name!r}")
+    match = re.fullmatch(r"top([1-9][0-9]*)_accuracy", name) if isinstance(name, str) else None
+    if match:
+        return functools.partial(top_k_accuracy, k=int(match.group(1)))
+    raise ConfigError(f"unknown metric. Expected one of {sorted(METRICS)} or top<k>_accuracy. Received: {name!r}")
