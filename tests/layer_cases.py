@@ -42,6 +42,24 @@ LAYER_CASES: dict[str, list[tuple]] = {
     "Bidirectional": [(lambda: L.Bidirectional(L.LSTM(3, 2)), (4, 3), {}),
                       (lambda: L.Bidirectional(L.GRU(2, 3, return_sequences=True), "sum"), (3, 2), {})],
     "Embedding": [(lambda: L.Embedding(7, 3), (5,), {"input": "labels:7"})],
+    # convolutional layers (issue 4): padding, stride, dilation, bias off, both pooling paths
+    "Conv2D": [(lambda: L.Conv2D(2, 3, 3, padding="same"), (2, 5, 4), {}),
+               (lambda: L.Conv2D(3, 2, (2, 3), stride=(2, 1), padding=1, dilation=(1, 2), use_bias=False),
+                (3, 6, 7), {})],
+    "Conv1D": [(lambda: L.Conv1D(2, 3, 3, stride=2, padding=1), (2, 7), {}),
+               (lambda: L.Conv1D(3, 2, 2, dilation=2, padding="same"), (3, 5), {})],
+    "MaxPool2D": [(lambda: L.MaxPool2D(2), (2, 4, 6), {}),
+                  (lambda: L.MaxPool2D(3, stride=2, padding=1), (2, 5, 6), {})],
+    "MaxPool1D": [(lambda: L.MaxPool1D(3, stride=2, padding=1), (2, 7), {})],
+    "AvgPool2D": [(lambda: L.AvgPool2D(2), (2, 4, 4), {}),
+                  (lambda: L.AvgPool2D((3, 2), stride=(2, 1), padding=(1, 0)), (2, 5, 4), {})],
+    "GlobalAvgPool2D": [(lambda: L.GlobalAvgPool2D(), (3, 4, 5), {})],
+    "BatchNorm": [(lambda: L.BatchNorm(4), (4,), {"training": True}),
+                  (lambda: L.BatchNorm(3, momentum=0.3), (3, 4, 5), {"training": True}),
+                  (lambda: L.BatchNorm(3), (3, 2, 2), {})],
+    "Flatten": [(lambda: L.Flatten(), (2, 3, 4), {})],
+    "Reshape": [(lambda: L.Reshape((4, -1)), (2, 3, 4), {})],
+    "SpatialDropout": [(lambda: L.SpatialDropout(0.4), (5, 3, 3), {"training": True})],
 }
 
 

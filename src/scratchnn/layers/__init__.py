@@ -2,13 +2,20 @@
 from .activations import (ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
                           Softplus, Tanh, get_activation)
 from .base import Layer
+from .conv import Conv1D, Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
+from .normalization import BatchNorm
+from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool1D, MaxPool2D
 from .recurrent import GRU, LSTM, Bidirectional, RecurrentBase, SimpleRNN
+from .reshape import Flatten, Reshape
+from .spatial_dropout import Dropout2D, SpatialDropout
 
 __all__ = [
     "Layer", "Activation", "Dense", "Dropout", "Identity", "Sigmoid", "Tanh", "ReLU",
     "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "get_activation",
     "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "RecurrentBase",
+    "Conv2D", "Conv1D", "MaxPool2D", "MaxPool1D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm",
+    "Flatten", "Reshape", "SpatialDropout", "Dropout2D",
 ]

@@ -1,0 +1,234 @@
+"""Benchmark: the CNN of issue 4 on MNIST, scratchnn vs PyTorch CPU.
+
+Network (both sides): Conv 1->32 3x3 same, ReLU, MaxPool 2, Conv 32->64 3x3 same,
+ReLU, MaxPool 2, Flatten, Dense 3136->128, ReLU, Dense 128->10; softmax
+cross-entropy, Adam 1e-3, batch 128, float32. Each framework runs in its own
+process, interleaved (A, B, B, A, ...), ``--repeats`` times, with the same number of
+BLAS/OpenMP threads (``torch.set_num_threads`` = NumPy's BLAS threads).
+
+Speed: training samples/s over ``--batches`` mini-batches (after 3 warm-up
+batches), measured ``--timed`` times per run; the median over all runs is reported.
+The per-batch loss and accuracy are computed on both sides. Accuracy: with
+``--epochs E > 0`` each run also trains E full epochs and reports the test
+accuracy (median over runs) and the epoch speeds.
+
+    python benchmarks/cnn_mnist.py                               # speed only, 40 batches, 3 repeats
+    python benchmarks/cnn_mnist.py --epochs 5 --repeats 1        # + accuracy after 5 epochs
+    python benchmarks/cnn_mnist.py --profile                     # per-layer profile of one batch
+
+Ends with one JSON line: scratchnn_samples_per_s, torch_samples_per_s, ratio,
+scratchnn_test_accuracy, torch_test_accuracy, epochs, threads.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import default_mnist_dir, interleaved, median, print_table  # noqa: E402
+
+BATCH = 128
+
+
+def load_cached(path):
+    d = np.load(path)
+    to_float = lambda a: (a.reshape(len(a), 1, 28, 28).astype(np.float32) / np.float32(255.0))  # noqa: E731
+    return to_float(d["x_train"]), d["y_train"].astype(np.int64), to_float(d["x_test"]), d["y_test"].astype(np.int64)
+
+
+def scratchnn_model(seed: int):
+    import scratchnn as sn
+
+    L = sn.layers
+    model = sn.Sequential([
+        L.Conv2D(1, 32, kernel_size=3, padding="same"), L.ReLU(), L.MaxPool2D(2),
+        L.Conv2D(32, 64, kernel_size=3, padding="same"), L.ReLU(), L.MaxPool2D(2),
+        L.Flatten(), L.Dense(64 * 7 * 7, 128), L.ReLU(), L.Dense(128, 10)], seed=seed)
+    model.compile(loss=sn.losses.SoftmaxCrossEntropy(), optimizer=sn.optimizers.Adam(lr=1e-3),
+                  metrics=["accuracy"])
+    return model
+
+
+def worker_scratchnn(args) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    x_train, y_train, x_test, y_test = load_cached(args.data)
+    model = scratchnn_model(args.seed)
+    n = args.batches * BATCH
+    with threadpool_limits(args.threads):
+        model.fit(x_train[:3 * BATCH], y_train[:3 * BATCH], epochs=1, batch_size=BATCH, verbose=0)
+        speeds = []
+        for _ in range(args.timed):
+            t = time.perf_counter()
+            model.fit(x_train[:n], y_train[:n], epochs=1, batch_size=BATCH, verbose=0)
+            speeds.append(n / (time.perf_counter() - t))
+        out = {"samples_per_s": median(speeds), "speeds": speeds}
+        if args.epochs > 0:
+            model = scratchnn_model(args.seed)
+            epoch_speeds = []
+            for _ in range(args.epochs):
+                t = time.perf_counter()
+                model.fit(x_train, y_train, epochs=1, batch_size=BATCH, verbose=0)
+                epoch_speeds.append(len(x_train) / (time.perf_counter() - t))
+            out["epoch_speeds"] = epoch_speeds
+            out["test_accuracy"] = model.evaluate(x_test, y_test)["accuracy"]
+    return out
+
+
+def torch_model():
+    import torch
+
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def worker_torch(args) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_cached(args.data))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def train(model, opt, count):
+        perm = torch.randperm(count)
+        for i in range(0, count, BATCH):
+            idx = perm[i:i + BATCH]
+            xb, yb = x_train[idx], y_train[idx]
+            opt.zero_grad(set_to_none=True)
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            _ = loss.item(), (out.argmax(1) == yb).float().mean().item()
+
+    model = torch_model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    train(model, opt, 3 * BATCH)
+    n = args.batches * BATCH
+    speeds = []
+    for _ in range(args.timed):
+        t = time.perf_counter()
+        train(model, opt, n)
+        speeds.append(n / (time.perf_counter() - t))
+    out = {"samples_per_s": median(speeds), "speeds": speeds}
+    if args.epochs > 0:
+        model = torch_model()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        epoch_speeds = []
+        for _ in range(args.epochs):
+            t = time.perf_counter()
+            train(model, opt, len(x_train))
+            epoch_speeds.append(len(x_train) / (time.perf_counter() - t))
+        out["epoch_speeds"] = epoch_speeds
+        with torch.no_grad():
+            out["test_accuracy"] = float((model(x_test).argmax(1) == y_test).float().mean())
+    return out
+
+
+def profile(threads: int, repeats: int = 20) -> None:
+    """Per-layer forward and backward time of one batch (median of ``repeats``), in this process."""
+    from threadpoolctl import threadpool_limits
+
+    model = scratchnn_model(0)
+    model.build((1, 28, 28))
+    rng = np.random.default_rng(0)
+    x = (rng.random((BATCH, 1, 28, 28)) * (rng.random((BATCH, 1, 28, 28)) < 0.2)).astype(np.float32)
+    y = rng.integers(0, 10, BATCH)
+    fwd: dict[int, list] = {}
+    bwd: dict[int, list] = {}
+    other = {"loss": [], "adam": [], "step": []}
+    with threadpool_limits(threads):
+        for _ in range(repeats):
+            t_step = time.perf_counter()
+            h = x
+            for i, layer in enumerate(model.layers):
+                t = time.perf_counter()
+                h = layer(h, True)
+                fwd.setdefault(i, []).append(time.perf_counter() - t)
+            t = time.perf_counter()
+            model.loss.forward(h, y)
+            d = model.loss.backward()
+            other["loss"].append(time.perf_counter() - t)
+            for i in reversed(range(len(model.layers))):
+                t = time.perf_counter()
+                d = model.layers[i].backward(d)
+                bwd.setdefault(i, []).append(time.perf_counter() - t)
+            t = time.perf_counter()
+            model.optimizer.step(model.parameters())
+            other["adam"].append(time.perf_counter() - t)
+            other["step"].append(time.perf_counter() - t_step)
+    rows = []
+    for i, layer in enumerate(model.layers):
+        f, b = 1000 * median(fwd[i]), 1000 * median(bwd[i])
+        rows.append((f"{i}: {type(layer).__name__}", f"{f:.2f}", f"{b:.2f}", f"{f + b:.2f}"))
+    for k in ("loss", "adam"):
+        rows.append((k, "", "", f"{1000 * median(other[k]):.2f}"))
+    rows.append(("whole step", "", "", f"{1000 * median(other['step']):.2f}"))
+    print_table(f"Per-layer time of one batch of {BATCH} (ms, median of {repeats}, {threads} thread(s))",
+                rows, ("layer", "forward", "backward", "total"))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=default_mnist_dir(), help="folder with the MNIST IDX files")
+    p.add_argument("--epochs", type=int, default=0, help="full epochs for the accuracy (0: speed only)")
+    p.add_argument("--batches", type=int, default=40, help="mini-batches per speed measurement")
+    p.add_argument("--timed", type=int, default=3, help="speed measurements per run")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", action="store_true", help="print a per-layer profile of one batch and exit")
+    p.add_argument("--worker", choices=["scratchnn", "torch"], help=argparse.SUPPRESS)
+    p.add_argument("--data", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.profile:
+        profile(args.threads)
+        return
+    if args.worker:
+        fn = worker_scratchnn if args.worker == "scratchnn" else worker_torch
+        print(json.dumps(fn(args)))
+        return
+
+    from scratchnn.datasets.mnist import load_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir, download=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = os.path.join(tmp, "mnist.npz")
+        np.savez(cache, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        print(f"CNN (conv32-pool-conv64-pool-fc128-fc10) on MNIST, batch {BATCH}, Adam 1e-3, float32, "
+              f"{args.threads} thread(s); speed over {args.batches} batches x {args.timed}, "
+              f"{args.epochs} epoch(s) for accuracy, {args.repeats} run(s)")
+        results = interleaved(os.path.abspath(__file__),
+                              ["--data", cache, "--epochs", str(args.epochs), "--seed", str(args.seed),
+                               "--batches", str(args.batches), "--timed", str(args.timed)],
+                              args.threads, args.repeats)
+    ours = median([s for r in results["scratchnn"] for s in r["speeds"]])
+    theirs = median([s for r in results["torch"] for s in r["speeds"]])
+    acc_ours = acc_theirs = None
+    if args.epochs > 0:
+        acc_ours = median([r["test_accuracy"] for r in results["scratchnn"]])
+        acc_theirs = median([r["test_accuracy"] for r in results["torch"]])
+    fmt = lambda a: "-" if a is None else f"{a:.4f}"  # noqa: E731
+    print_table("Training throughput (median over all measurements of all runs)",
+                [("scratchnn", f"{ours:,.0f}", fmt(acc_ours)),
+                 ("PyTorch CPU", f"{theirs:,.0f}", fmt(acc_theirs)),
+                 ("ratio", f"{ours / theirs:.2f}x", "")],
+                ("framework", "samples/s", f"test acc ({args.epochs} ep)"))
+    print(json.dumps({"benchmark": "cnn_mnist", "scratchnn_samples_per_s": round(ours, 1),
+                      "torch_samples_per_s": round(theirs, 1), "ratio": round(ours / theirs, 3),
+                      "scratchnn_test_accuracy": acc_ours, "torch_test_accuracy": acc_theirs,
+                      "epochs": args.epochs, "batches": args.batches, "repeats": args.repeats,
+                      "threads": args.threads}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""Convolution and pooling maths: pure functions over NumPy arrays, no state.
+
+Layout. The public functions take and return **NCHW** arrays, as PyTorch does.
+Internally they compute in **NHWC** (channels last), where a convolution is one
+large matrix product with contiguous operands:
+
+    cols[n·Ho·Wo + p, (i, j, c)] = x_pad[n, c, p_h·s + i·d, p_w·s + j·d]      (im2col)
+    y   = cols · Wm + b,           Wm[(i, j, c), o] = W[o, c, i, j]
+    dWm = colsᵀ · dy,   db = Σ_rows dy,   dcols = dy · Wmᵀ,   dx = col2im(dcols)
+
+``im2col`` is one copy out of a strided view of the padded input (no Python loop
+over samples or pixels); ``col2im`` adds each kernel offset's slab back in one
+slice-add per offset (kh·kw additions, no ``np.add.at``). The NCHW outputs are
+transposed *views* of NHWC buffers, so the next layer (ReLU, pooling, another
+convolution) finds its data already channels-last and copies nothing. Results
+never depend on the memory layout of an input, only the speed does.
+
+Output size along one axis, for input size H, kernel k, stride s, padding p_lo +
+p_hi and dilation d (floor division, as PyTorch)::
+
+    H_out = (H + p_lo + p_hi - d·(k - 1) - 1) // s + 1
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..errors import ShapeError
+
+Pads = tuple[tuple[int, int], tuple[int, int]]
+
+
+# ------------------------------------------------------------------ sizes
+def conv_output_size(size: int, kernel: int, stride: int = 1, pad: tuple[int, int] = (0, 0),
+                     dilation: int = 1) -> int:
+    """H_out = (H + p_lo + p_hi - d (k - 1) - 1) // s + 1; may be <= 0 for too small inputs."""
+    return (size + pad[0] + pad[1] - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
+    """Padding (lo, hi) that keeps the size at stride 1: total d (k - 1), the odd one at the end (as PyTorch)."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def check_window_fits(op: str, spatial: tuple[int, ...], kernel: tuple[int, ...],
+                      pads: tuple[tuple[int, int], ...], dilation: tuple[int, ...]) -> None:
+    """Raise :class:`ShapeError` when the (dilated) kernel is larger than the padded input."""
+    for axis, (n, k, p, d) in enumerate(zip(spatial, kernel, pads, dilation)):
+        span = d * (k - 1) + 1
+        if n + p[0] + p[1] < span:
+            name = "HW"[axis] if len(spatial) == 2 else "L"
+            raise ShapeError(
+                f"{op}: the kernel spans {span} along {name} (kernel {k}, dilation {d}) but the padded "
+                f"input has only {n + p[0] + p[1]} (size {n} + padding {p[0]}+{p[1]}). Use a smaller "
+                "kernel, more padding, or padding='same', or remove a pooling layer before it.")
+
+
+# ----------------------------------------------------------- layout helpers
+def to_nhwc(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N, H, W, C); a view, contiguous when ``x`` is a view of NHWC memory."""
+    return x.transpose(0, 2, 3, 1)
+
+
+def to_nchw(x: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) -> (N, C, H, W) as a view (no copy)."""
+    return x.transpose(0, 3, 1, 2)
+
+
+def pad_nhwc(xh: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
+    """Pad H and W of an NHWC array; returns ``xh`` itself when no padding is asked for."""
+    (t, b), (left, r) = pads
+    if t == b == left == r == 0:
+        return xh
+    n, h, w, c = xh.shape
+    out = np.empty((n, h + t + b, w + left + r, c), dtype=xh.dtype)
+    if value == 0.0:
+        out[:, :t] = 0
+        out[:, h + t:] = 0
+        out[:, t:h + t, :left] = 0
+        out[:, t:h + t, w + left:] = 0
+    else:
+        out.fill(value)
+    out[:, t:h + t, left:w + left] = xh
+    return out
+
+
+def window_view(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                dilation: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """Read-only strided view (N, Ho, Wo, kh, kw, C) of the windows of padded NHWC ``xp``."""
+    sn, sh, sw, sc = xp.strides
+    n, _, _, c = xp.shape
+    return as_strided(xp, shape=(n, out_hw[0], out_hw[1], kernel[0], kernel[1], c),
+                      strides=(sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
+                      writeable=False)
+
+
+# ---------------------------------------------------------------- im2col
+def im2col(xh: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pads: Pads,
+           dilation: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """Unfold NHWC ``xh`` into ``cols`` of shape (N·Ho·Wo, kh·kw·C), rows in (n, h, w) order.
+
+    Column order is (i, j, c): kernel row, kernel column, channel. One copy.
+    """
+    n, h, w, c = xh.shape
+    ho = conv_output_size(h, kernel[0], stride[0], pads[0], dilation[0])
+    wo = conv_output_size(w, kernel[1], stride[1], pads[1], dilation[1])
+    xp = pad_nhwc(xh, pads)
+    win = window_view(xp, kernel, stride, dilation, (ho, wo))
+    cols = np.empty((n, ho, wo, kernel[0], kernel[1], c), dtype=xh.dtype)
+    np.copyto(cols, win)
+    return cols.reshape(n * ho * wo, kernel[0] * kernel[1] * c), (ho, wo)
+
+
+def col2im(dcols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[int, int],
+           stride: tuple[int, int], pads: Pads, dilation: tuple[int, int],
+           out_hw: tuple[int, int]) -> np.ndarray:
+    """The adjoint of :func:`im2col`: sum every column back onto the NHWC input it came from.
+
+    ``x_shape`` is the unpadded NHWC shape. One slice-add per kernel offset (i, j).
+    """
+    n, h, w, c = x_shape
+    (t, b), (left, r) = pads
+    ho, wo = out_hw
+    kh, kw = kernel
+    d6 = dcols.reshape(n, ho, wo, kh, kw, c)
+    dxp = np.zeros((n, h + t + b, w + left + r, c), dtype=dcols.dtype)
+    sh, sw = stride
+    dh, dw = dilation
+    for i in range(kh):
+        for j in range(kw):
+            hs, ws = i * dh, j * dw
+            dxp[:, hs:hs + sh * (ho - 1) + 1:sh, ws:ws + sw * (wo - 1) + 1:sw] += d6[:, :, :, i, j]
+    return dxp[:, t:t + h, left:left + w]
+
+
+# ------------------------------------------------------------- convolution
+def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: tuple[int, int] = (1, 1),
+                   pads: Pads = ((0, 0), (0, 0)), dilation: tuple[int, int] = (1, 1)
+                   ) -> tuple[np.ndarray, tuple]:
+    """y[n, o] = b[o] + Σ_c Σ_ij W[o, c, i, j] · x_pad[n, c, h·s + i·d, w·s + j·d].
+
+    Args:
+        x: (N, C_in, H, W). W: (C_out, C_in, kh, kw) (PyTorch's layout). b: (C_out,) or None.
+        stride, dilation: per axis. pads: ((top, bottom), (left, right)).
+
+    Returns:
+        ``(y, cache)``: y (N, C_out, Ho, Wo) — a view of an NHWC buffer — and what
+        :func:`conv2d_backward` needs.
+    """
+    c_out, c_in, kh, kw = W.shape
+    xh = to_nhwc(x)
+    cols, (ho, wo) = im2col(xh, (kh, kw), stride, pads, dilation)
+    wm = W.transpose(2, 3, 1, 0).reshape(kh * kw * c_in, c_out)
+    y2 = cols @ wm
+    if b is not None:
+        y2 += b
+    y = to_nchw(y2.reshape(x.shape[0], ho, wo, c_out))
+    return y, (cols, wm, xh.shape, W.shape, stride, pads, dilation, (ho, wo), b is not None)
+
+
+def conv2d_backward(dy: np.ndarray, cache: tuple, need_dx: bool = True
+                    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Gradients of :func:`conv2d_forward` for upstream ``dy`` (N, C_out, Ho, Wo).
+
+    dWm = colsᵀ · dy,  db = Σ_{n,h,w} dy,  dx = col2im(dy · Wmᵀ). Returns (dx, dW, db);
+    dx is None when ``need_dx`` is False, db is None without a bias.
+    """
+    cols, wm, x_shape, w_shape, stride, pads, dilation, out_hw, has_bias = cache
+    c_out, c_in, kh, kw = w_shape
+    dy2 = to_nhwc(dy).reshape(-1, c_out)  # a view when dy is NHWC memory, else one copy
+    dwm = cols.T @ dy2
+    dW = dwm.reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1)
+    db = dy2.sum(axis=0) if has_bias else None
+    if not need_dx:
+        return None, dW, db
+    dcols = dy2 @ wm.T
+    dxh = col2im(dcols, x_shape, (kh, kw), stride, pads, dilation, out_hw)
+    return to_nchw(dxh), dW, db
+
+
+# ----------------------------------------------------------------- pooling
+def _pool_windows(x: np.ndarray, kernel, stride, pads, fill: float):
+    xh = to_nhwc(x)
+    n, h, w, c = xh.shape
+    ho = conv_output_size(h, kernel[0], stride[0], pads[0])
+    wo = conv_output_size(w, kernel[1], stride[1], pads[1])
+    xp = pad_nhwc(xh, pads, fill)
+    return window_view(xp, kernel, stride, (1, 1), (ho, wo)), xh.shape, (ho, wo)
+
+
+def _fast_2x2(x: np.ndarray, kernel, stride, pads) -> bool:
+    return (tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and pads == ((0, 0), (0, 0))
+            and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0)
+
+
+def maxpool2d_forward(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                      pads: Pads = ((0, 0), (0, 0))) -> tuple[np.ndarray, tuple]:
+    """y[n, c, h, w] = max over the window at (h·s, w·s) of x padded with -inf.
+
+    Ties: the gradient goes to the **first** maximum of each window in row-major
+    order, exactly as PyTorch, so it is never counted twice. The common 2x2,
+    stride-2 case uses a reshape (N, H/2, 2, W/2, 2, C) instead of a window copy.
+    Returns ``(y, cache)``; y is (N, C, Ho, Wo).
+    """
+    xh = to_nhwc(x)
+    if _fast_2x2(x, kernel, stride, pads):
+        n, h, w, c = xh.shape
+        r = xh.reshape(n, h // 2, 2, w // 2, 2, c)
+        a, b_, c_, d_ = r[:, :, 0, :, 0], r[:, :, 0, :, 1], r[:, :, 1, :, 0], r[:, :, 1, :, 1]
+        top = np.maximum(a, b_)
+        bottom = np.maximum(c_, d_)
+        yh = np.maximum(top, bottom)
+        # The first maximum in (a, b, c, d) order wins: b only if b > a, d only if d > c,
+        # the bottom pair only if it is strictly larger than the top pair.
+        choice = (np.greater(b_, a), np.greater(d_, c_), np.greater(bottom, top))
+        return to_nchw(yh), ("fast", choice, xh.shape)
+    win, x_shape, (ho, wo) = _pool_windows(x, kernel, stride, pads, -np.inf)
+    n, _, _, kh, kw, c = win.shape
+    flat = win.transpose(0, 1, 2, 5, 3, 4).reshape(n, ho, wo, c, kh * kw)
+    idx = np.argmax(flat, axis=-1)  # the first maximum on ties
+    yh = np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
+    return to_nchw(yh), ("general", idx, x_shape, kernel, stride, pads, (ho, wo))
+
+
+def maxpool2d_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    """dx = dy routed to the (first) argmax of each window, summed where windows overlap."""
+    dyh = to_nhwc(dy)
+    if cache[0] == "fast":
+        _, (b_wins, d_wins, bottom_wins), (n, h, w, c) = cache
+        dxh = np.empty((n, h // 2, 2, w // 2, 2, c), dtype=dy.dtype)
+        zero = dy.dtype.type(0)
+        top = np.where(bottom_wins, zero, dyh)   # exact: one of top, bottom is dy, the other 0
+        bottom = dyh - top
+        np.copyto(dxh[:, :, 0, :, 0], np.where(b_wins, zero, top))
+        np.subtract(top, dxh[:, :, 0, :, 0], out=dxh[:, :, 0, :, 1])
+        np.copyto(dxh[:, :, 1, :, 0], np.where(d_wins, zero, bottom))
+        np.subtract(bottom, dxh[:, :, 1, :, 0], out=dxh[:, :, 1, :, 1])
+        return to_nchw(dxh.reshape(n, h, w, c))
+    _, idx, x_shape, kernel, stride, pads, out_hw = cache
+    kh, kw = kernel
+    cols = np.zeros(dyh.shape + (kh * kw,), dtype=dy.dtype)
+    np.put_along_axis(cols, idx[..., None], dyh[..., None], axis=-1)
+    cols = cols.reshape(dyh.shape + (kh, kw)).transpose(0, 1, 2, 4, 5, 3)
+    return to_nchw(col2im(cols, x_shape, kernel, stride, pads, (1, 1), out_hw))
+
+
+def avgpool2d_forward(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                      pads: Pads = ((0, 0), (0, 0))) -> tuple[np.ndarray, tuple]:
+    """y = mean of each window, zero padding counted in the divisor (PyTorch's default,
+    ``count_include_pad=True``). Returns ``(y, cache)``."""
+    kh, kw = kernel
+    if _fast_2x2(x, kernel, stride, pads):
+        xh = to_nhwc(x)
+        n, h, w, c = xh.shape
+        yh = xh.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4), dtype=x.dtype)
+        return to_nchw(yh), (xh.shape, kernel, stride, pads, (h // 2, w // 2))
+    win, x_shape, out_hw = _pool_windows(x, kernel, stride, pads, 0.0)
+    yh = win.sum(axis=(3, 4), dtype=x.dtype)
+    yh *= x.dtype.type(1.0 / (kh * kw))
+    return to_nchw(yh), (x_shape, kernel, stride, pads, out_hw)
+
+
+def avgpool2d_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
+    """dx: each window's dy / (kh·kw) spread evenly over the window (summed on overlaps)."""
+    x_shape, kernel, stride, pads, out_hw = cache
+    kh, kw = kernel
+    g = to_nhwc(dy) * dy.dtype.type(1.0 / (kh * kw))
+    n, ho, wo, c = g.shape
+    cols = np.broadcast_to(g[:, :, :, None, None, :], (n, ho, wo, kh, kw, c))
+    return to_nchw(col2im(cols, x_shape, kernel, stride, pads, (1, 1), out_hw))
