@@ -87,18 +87,27 @@ class _Monitor(Callback):
         return value > self.best + self.min_delta
 
 
-class EarlyStopping(_Monitor):
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+def _check_patience(cls: str, patience) -> int:
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
+        raise ConfigError(f"{cls}: patience must be an int >= 0. Received: patience={patience!r}")
+    return int(patience)
 
-    With ``restore_best_weights=True`` the model ends with the weights of its best epoch.
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    As in Keras: training stops at the end of the ``patience``-th consecutive epoch
+    without improvement (``patience=0`` behaves as 1: stop at the first such epoch).
+    ``mode="auto"`` maximises accuracy/precision/recall/F1 and minimises anything else.
+    With ``restore_best_weights=True`` the model ends training with the weights of its
+    best epoch, whether it stopped early or ran all its epochs.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False) -> None:
         super().__init__(monitor, mode, min_delta)
-        if not isinstance(patience, int) or patience < 0:
-            raise ConfigError(f"EarlyStopping: patience must be an int >= 0. Received: patience={patience!r}")
-        self.patience, self.restore_best_weights = patience, restore_best_weights
+        self.patience = _check_patience("EarlyStopping", patience)
+        self.restore_best_weights = bool(restore_best_weights)
         self.wait, self.best_weights, self.best_epoch, self.stopped_epoch = 0, None, None, None
 
     def on_train_begin(self, logs=None):
@@ -113,7 +122,7 @@ class EarlyStopping(_Monitor):
                 self.best_weights = self.model.get_weights()
         else:
             self.wait += 1
-            if self.wait > self.patience:
+            if self.wait >= max(self.patience, 1):
                 self.model.stop_training = True
                 self.stopped_epoch = epoch
 
@@ -163,14 +172,27 @@ class LearningRateScheduler(Callback):
 
 
 class ReduceLROnPlateau(_Monitor):
-    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs."""
+    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
+
+    As Keras: lr <- max(lr * factor, min_lr) at the end of the ``patience``-th consecutive
+    epoch without an improvement larger than ``min_delta`` (``patience=0``: at every
+    such epoch); the count then restarts. A schedule passed as the optimizer's ``lr`` is
+    replaced by the constant reduced rate.
+    """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 3,
                  min_delta: float = 1e-4, min_lr: float = 0.0, mode: str = "auto") -> None:
         super().__init__(monitor, mode, min_delta)
-        if not 0.0 < factor < 1.0:
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 < factor < 1.0:
             raise ConfigError(f"ReduceLROnPlateau: factor must be in (0, 1). Received: factor={factor!r}")
-        self.factor, self.patience, self.min_lr, self.wait = factor, patience, min_lr, 0
+        if isinstance(min_lr, bool) or not isinstance(min_lr, (int, float)) or not 0.0 <= min_lr < math.inf:
+            raise ConfigError(f"ReduceLROnPlateau: min_lr must be a finite number >= 0. Received: min_lr={min_lr!r}")
+        self.patience = _check_patience("ReduceLROnPlateau", patience)
+        self.factor, self.min_lr, self.wait = float(factor), float(min_lr), 0
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._value(logs)
@@ -178,9 +200,11 @@ class ReduceLROnPlateau(_Monitor):
             self.best, self.wait = value, 0
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             opt = self.model.optimizer
-            opt.set_lr(max(opt.current_lr * self.factor, self.min_lr))
+            new_lr = max(opt.current_lr * self.factor, self.min_lr)
+            if new_lr < opt.current_lr:
+                opt.set_lr(new_lr)
             self.wait = 0
 
 
