@@ -1,0 +1,152 @@
+"""Benchmark: a character-level LSTM on tinyshakespeare, scratchnn vs PyTorch CPU.
+
+Both train the same model -- Embedding(V, 64) -> LSTM(64, 256) -> Linear(256, V), next-
+character softmax cross-entropy on every step, Adam (lr 2e-3), global gradient-norm
+clipping at 5, batch 64 windows of 100 characters, float32 -- on the **same** batches
+(random windows drawn by one seeded NumPy generator), each in its own process,
+interleaved (A, B, A, B, ...), ``--repeats`` times, with the same number of threads.
+
+Reported: median seconds per training step (the first ``--warmup`` steps excluded), as
+sequences/s and characters/s, the ratio, and the validation bits per character
+(last 10% of the text, first 64 windows of 100) after ``--steps`` steps.
+
+    python benchmarks/lstm_chars.py                         # 150 steps, 3 repeats, 2 threads
+    python benchmarks/lstm_chars.py --steps 40 --repeats 1  # a quick look
+
+Ends with one JSON line: scratchnn/torch sequences_per_s and chars_per_s, ratio,
+scratchnn/torch val_bits_per_char, steps, repeats, threads.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import REPO, interleaved, median, print_table  # noqa: E402
+
+EMBED, HIDDEN, SEQ, BATCH, LR, CLIP = 64, 256, 100, 64, 2e-3, 5.0
+VAL_SEQS = 64
+
+
+def default_text() -> str:
+    return str(REPO.parent / "shared" / "data" / "text" / "tinyshakespeare.txt")
+
+
+def data(path):
+    from scratchnn.datasets.text import CharVocab, load_text, random_batches, sequences, split_ids
+
+    text = load_text(path)
+    vocab = CharVocab.from_text(text)
+    train, val = split_ids(vocab.encode(text), 0.1)
+    xv, yv = sequences(val, SEQ)
+    return vocab, random_batches(train, SEQ, BATCH, np.random.default_rng(0)), xv[:VAL_SEQS], yv[:VAL_SEQS]
+
+
+def worker_scratchnn(args) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    import scratchnn as sn
+    from scratchnn.textgen import build_char_lm
+
+    vocab, batches, xv, yv = data(args.text)
+    model = build_char_lm(vocab, EMBED, HIDDEN, seed=args.seed)
+    model.compile(loss=sn.losses.SoftmaxCrossEntropy(), optimizer=sn.optimizers.Adam(lr=LR, clip_norm=CLIP))
+    model.build((SEQ,))
+    times = []
+    with threadpool_limits(args.threads):
+        for _ in range(args.steps):
+            xb, yb = next(batches)
+            t = time.perf_counter()
+            model.train_step(xb.astype(np.float32), yb)
+            times.append(time.perf_counter() - t)
+        logits = model.predict(xv.astype(np.float32))
+        bpc = sn.losses.SoftmaxCrossEntropy().forward(logits, yv) / math.log(2)
+    return {"step_s": median(times[args.warmup:]), "val_bpc": bpc}
+
+
+def worker_torch(args) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    vocab, batches, xv, yv = data(args.text)
+
+    class CharLSTM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(vocab.size, EMBED)
+            self.lstm = torch.nn.LSTM(EMBED, HIDDEN, batch_first=True)
+            self.out = torch.nn.Linear(HIDDEN, vocab.size)
+
+        def forward(self, x):
+            return self.out(self.lstm(self.emb(x))[0])
+
+    model = CharLSTM()
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    times = []
+    for _ in range(args.steps):
+        xb, yb = (torch.from_numpy(a) for a in next(batches))
+        t = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb).reshape(-1, vocab.size), yb.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        opt.step()
+        loss.item()
+        times.append(time.perf_counter() - t)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(xv))
+        bpc = float(loss_fn(logits.reshape(-1, vocab.size), torch.from_numpy(yv).reshape(-1))) / math.log(2)
+    return {"step_s": median(times[args.warmup:]), "val_bpc": bpc}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--text", default=default_text(), help="the training text (tinyshakespeare.txt)")
+    p.add_argument("--steps", type=int, default=150)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--worker", choices=["scratchnn", "torch"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.warmup >= args.steps:
+        p.error("--warmup must be smaller than --steps")
+    if args.worker:
+        fn = worker_scratchnn if args.worker == "scratchnn" else worker_torch
+        print(json.dumps(fn(args)))
+        return
+
+    print(f"char-LSTM (embedding {EMBED}, hidden {HIDDEN}, seq {SEQ}, batch {BATCH}, Adam {LR}, clip {CLIP}) "
+          f"on {os.path.basename(args.text)}, float32, {args.threads} thread(s), "
+          f"{args.steps} steps x {args.repeats} run(s)")
+    results = interleaved(os.path.abspath(__file__),
+                          ["--text", args.text, "--steps", str(args.steps), "--warmup", str(args.warmup),
+                           "--seed", str(args.seed)], args.threads, args.repeats)
+    step = {fw: median([r["step_s"] for r in rs]) for fw, rs in results.items()}
+    bpc = {fw: median([r["val_bpc"] for r in rs]) for fw, rs in results.items()}
+    seqs = {fw: BATCH / s for fw, s in step.items()}
+    ratio = seqs["scratchnn"] / seqs["torch"]
+    rows = [(name, f"{step[fw] * 1e3:.0f}", f"{seqs[fw]:,.0f}", f"{seqs[fw] * SEQ:,.0f}", f"{bpc[fw]:.3f}")
+            for name, fw in (("scratchnn", "scratchnn"), ("PyTorch CPU", "torch"))]
+    rows.append(("ratio", "", f"{ratio:.2f}x", f"{ratio:.2f}x", ""))
+    print_table("Training throughput (median step time over all runs)", rows,
+                ("framework", "ms/step", "sequences/s", "chars/s", f"val bits/char @{args.steps}"))
+    print(json.dumps({"benchmark": "lstm_chars", "scratchnn_sequences_per_s": round(seqs["scratchnn"], 1),
+                      "torch_sequences_per_s": round(seqs["torch"], 1),
+                      "scratchnn_chars_per_s": round(seqs["scratchnn"] * SEQ),
+                      "torch_chars_per_s": round(seqs["torch"] * SEQ), "ratio": round(ratio, 3),
+                      "scratchnn_val_bits_per_char": round(bpc["scratchnn"], 4),
+                      "torch_val_bits_per_char": round(bpc["torch"], 4), "steps": args.steps,
+                      "repeats": args.repeats, "threads": args.threads}))
+
+
+if __name__ == "__main__":
+    main()

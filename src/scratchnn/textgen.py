@@ -1,0 +1,190 @@
+"""Character-level language models: build, train, measure in bits per character, sample.
+
+The model is ``Embedding(V, E) -> LSTM/GRU(E, H, return_sequences=True) [-> more] ->
+Dense(H, V)`` trained with softmax cross-entropy on every time step (next-character
+prediction). Its vocabulary is kept in ``model.metadata["vocab"]``, so one ``.npz``
+file holds everything needed to sample again.
+
+Bits per character = mean cross-entropy (nats) / ln 2; a model that knows nothing
+about a 65-character text scores log2(65) = 6.0.
+
+Example:
+    >>> import scratchnn as sn
+    >>> from scratchnn import textgen
+    >>> model, log = textgen.train_char_lm("abcabcabcabc" * 50, steps=60, seq_len=12,
+    ...                                    batch_size=8, hidden_size=16, embedding_dim=8, verbose=0)
+    >>> textgen.sample(model, 6, prompt="abc", temperature=0.1, seed=0)
+    'abcabcabc'
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from . import losses, optimizers
+from .datasets.text import CharVocab, random_batches, sequences, split_ids
+from .errors import ConfigError, DataError
+from .layers import GRU, LSTM, Dense, Embedding, SimpleRNN
+from .layers.recurrent import Bidirectional, RecurrentBase
+from .model import Sequential
+
+CELLS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
+
+
+def build_char_lm(vocab: CharVocab, embedding_dim: int = 64, hidden_size: int = 256,
+                  num_layers: int = 1, cell: str = "lstm", seed: int | None = 0,
+                  dtype: str = "float32") -> Sequential:
+    """A next-character model for ``vocab``, with the vocabulary in its metadata."""
+    if cell not in CELLS:
+        raise ConfigError(f"cell must be one of {sorted(CELLS)}. Received: cell={cell!r}")
+    if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
+        raise ConfigError(f"num_layers must be an integer >= 1. Received: num_layers={num_layers!r}")
+    layers = [Embedding(vocab.size, embedding_dim)]
+    size = embedding_dim
+    for _ in range(num_layers):
+        layers.append(CELLS[cell](size, hidden_size, return_sequences=True))
+        size = hidden_size
+    layers.append(Dense(hidden_size, vocab.size))
+    model = Sequential(layers, seed=seed, dtype=dtype, name=f"char-{cell}")
+    model.metadata["vocab"] = vocab.to_dict()
+    model.metadata["task"] = "char-lm"
+    return model
+
+
+def vocab_of(model: Sequential) -> CharVocab:
+    """The vocabulary stored in a text model's metadata."""
+    if "vocab" not in model.metadata:
+        raise DataError("this model has no vocabulary in its metadata; was it trained with scratchnn.textgen?")
+    return CharVocab.from_dict(model.metadata["vocab"])
+
+
+def bits_per_char(model: Sequential, ids: np.ndarray, seq_len: int = 100, batch_size: int = 128,
+                  max_sequences: int | None = None) -> float:
+    """Mean next-character cross-entropy over ``ids`` in bits (non-overlapping windows)."""
+    x, y = sequences(ids, seq_len)
+    if max_sequences is not None:
+        x, y = x[:max_sequences], y[:max_sequences]
+    loss = losses.SoftmaxCrossEntropy()
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        logits = model.predict(x[i:i + batch_size].astype(model.dtype), batch_size=batch_size)
+        total += loss.forward(logits, y[i:i + batch_size]) * len(logits)
+    return total / len(x) / math.log(2.0)
+
+
+def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_size: int = 64,
+                  embedding_dim: int = 64, hidden_size: int = 256, num_layers: int = 1,
+                  cell: str = "lstm", lr: float = 2e-3, clip_norm: float | None = 5.0,
+                  val_fraction: float = 0.1, eval_every: int = 200, eval_sequences: int = 64,
+                  seed: int = 0, model: Sequential | None = None, verbose: int = 1,
+                  print_fn=print) -> tuple[Sequential, dict]:
+    """Train a character model on ``text`` for ``steps`` Adam steps on random windows.
+
+    Gradient clipping (``clip_norm``, the global L2 norm of all gradients, as
+    ``torch.nn.utils.clip_grad_norm_``) keeps BPTT's occasional exploding gradients
+    from wrecking the weights. Validation is the last ``val_fraction`` of the text.
+    Pass ``model`` to continue training a loaded model (its vocabulary is used).
+
+    Returns:
+        ``(model, log)`` where ``log`` has lists ``step``, ``train_bpc``, ``val_bpc``
+        and the final ``val_bpc`` and ``seconds``.
+    """
+    if model is None:
+        vocab = CharVocab.from_text(text)
+        model = build_char_lm(vocab, embedding_dim, hidden_size, num_layers, cell, seed)
+        model.compile(loss=losses.SoftmaxCrossEntropy(),
+                      optimizer=optimizers.Adam(lr=lr, clip_norm=clip_norm))
+    else:
+        vocab = vocab_of(model)
+        if model.optimizer is None:
+            model.compile(loss=losses.SoftmaxCrossEntropy(),
+                          optimizer=optimizers.Adam(lr=lr, clip_norm=clip_norm))
+    ids = vocab.encode(text)
+    train_ids, val_ids = split_ids(ids, val_fraction)
+    seq_len = min(seq_len, max(1, len(val_ids) - 1), len(train_ids) - 2)
+    if not model.built:
+        model.build((seq_len,))
+    rng = np.random.default_rng(seed)
+    batches = random_batches(train_ids, seq_len, batch_size, rng)
+    log: dict = {"step": [], "train_bpc": [], "val_bpc": []}
+    running, count = 0.0, 0
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        xb, yb = next(batches)
+        loss, _ = model.train_step(xb.astype(model.dtype), yb)
+        running += loss
+        count += 1
+        if step % eval_every == 0 or step == steps:
+            val = bits_per_char(model, val_ids, seq_len, max_sequences=eval_sequences)
+            log["step"].append(step)
+            log["train_bpc"].append(running / count / math.log(2.0))
+            log["val_bpc"].append(val)
+            if verbose:
+                print_fn(f"step {step:>6}/{steps}  train {log['train_bpc'][-1]:.3f} bits/char  "
+                         f"val {val:.3f} bits/char  ({time.perf_counter() - start:.0f} s)")
+            running, count = 0.0, 0
+    log["val_bpc_final"] = log["val_bpc"][-1] if log["val_bpc"] else float("nan")
+    log["seconds"] = time.perf_counter() - start
+    model.metadata["val_bits_per_char"] = log["val_bpc_final"]
+    model.metadata["steps_trained"] = int(model.metadata.get("steps_trained", 0)) + steps
+    return model, log
+
+
+def _recurrent_layers(model: Sequential) -> list[RecurrentBase]:
+    if any(isinstance(layer, Bidirectional) for layer in model.layers):
+        raise ConfigError("sampling needs a causal model; a Bidirectional layer reads the future")
+    return [layer for layer in model.layers if isinstance(layer, RecurrentBase)]
+
+
+def _step(model: Sequential, ids: np.ndarray, states: list) -> tuple[np.ndarray, list]:
+    """Run ``ids`` (1, T) from ``states``; return the last logits (V,) and the new states."""
+    x = ids.astype(model.dtype)[None, :]
+    new_states, r = [], 0
+    for layer in model.layers:
+        if isinstance(layer, RecurrentBase):
+            x = layer.forward(x, training=False, initial_state=states[r])
+            new_states.append(layer.final_state)
+            r += 1
+        else:
+            x = layer.forward(x, training=False)
+    return x[0, -1].astype(np.float64), new_states
+
+
+def sample(model: Sequential, length: int = 500, *, prompt: str = "", temperature: float = 1.0,
+           seed: int | None = None) -> str:
+    """Generate ``length`` characters after ``prompt`` (returned together).
+
+    Each next character is drawn from softmax(logits / temperature): lower
+    temperatures (0.5) give safer, more repetitive text, higher ones (1.2) wilder
+    text; ``temperature=0`` picks the most likely character every time. The
+    recurrent state is carried from step to step, so each character costs one step.
+    """
+    if not (isinstance(temperature, (int, float)) and temperature >= 0):
+        raise ConfigError(f"temperature must be >= 0. Received: temperature={temperature!r}")
+    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+        raise ConfigError(f"length must be an integer >= 0. Received: length={length!r}")
+    vocab = vocab_of(model)
+    rng = np.random.default_rng(seed)
+    n_rec = len(_recurrent_layers(model))
+    states: list = [None] * n_rec
+    if prompt:
+        ids = vocab.encode(prompt)
+    else:
+        ids = np.array([vocab.index.get("\n", int(rng.integers(vocab.size)))])
+    if not model.built:
+        model.build((len(ids),))
+    logits, states = _step(model, ids, states)
+    out = []
+    for _ in range(length):
+        if temperature == 0:
+            nxt = int(np.argmax(logits))
+        else:
+            z = logits / temperature
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            nxt = int(rng.choice(vocab.size, p=p))
+        out.append(nxt)
+        logits, states = _step(model, np.array([nxt]), states)
+    return prompt + vocab.decode(out)
