@@ -1,6 +1,7 @@
 """Saving and loading models: one ``.npz`` file, no pickle, atomic writes.
 
-File layout (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays):
+File layout, format version 1 (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays,
+stored uncompressed):
 
 - ``__config__``: a uint8 array holding UTF-8 JSON::
 
@@ -16,20 +17,44 @@ File layout (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays):
 - ``buffers/<layer>/<name>``: non-trained state (e.g. BatchNorm running statistics);
 - ``optimizer/<layer>/<name>/<slot>``: the optimizer's per-parameter state.
 
-Loading never unpickles (``allow_pickle=False``), only builds classes from the
-registries in :mod:`scratchnn.registry`, reads each array's header first and
-checks its shape and dtype against what the configuration implies before
-reading its data, and turns every problem into :class:`~scratchnn.errors.ModelFileError`.
+**Loading is safe on untrusted files.** It never unpickles (object arrays are
+refused), only instantiates classes from the registries in
+:mod:`scratchnn.registry` (never a name looked up with ``import``/``getattr``),
+and bounds every allocation by the size of the file itself:
 
-Saving writes to a temporary file in the same folder, flushes and fsyncs it,
-then renames it over the target, so an interrupted save leaves the previous
-file intact.
+1. every zip member must be stored uncompressed (no zip bombs), unique, and lie
+   inside the file; each ``.npy`` header is read first, and its declared shape
+   times its itemsize must equal the member's size, so no array can claim more
+   memory than the file holds;
+2. before a layer is built, the shapes its configuration implies
+   (``layer.param_shapes(input_shape)``, computed without allocating) must equal
+   the shapes declared in the file. A layer class without ``param_shapes`` is
+   built with a generator that refuses to draw more numbers than the file holds;
+3. each array's dtype must be the model's float dtype (no object, string or
+   complex arrays), and the JSON configuration is checked field by field.
+
+Anything else ends in :class:`~scratchnn.errors.ModelFileError`. A missing file
+raises the usual ``FileNotFoundError``.
+
+**Saving** goes through :func:`atomic_write`: a temporary file in the same
+folder, flushed and fsynced, then renamed over the target, so a crash or a kill
+mid-save leaves either the old complete file or the new complete one. Temporary
+files left by a killed save are removed by the next save to the same path.
+
+Reproducibility: a saved model holds the weights bit for bit, the optimizer
+state and the random generator state, so training resumed from it continues
+exactly as the uninterrupted run would on the same machine. Across machines,
+results can differ in the last bits (BLAS kernels, thread counts, CPU
+instruction sets); see ``docs/reproducibility.md``.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import tempfile
+import time
 import zipfile
 from typing import IO, Callable
 
@@ -45,17 +70,74 @@ FORMAT_VERSION = 1
 MAX_CONFIG_BYTES = 16 * 2**20
 MAX_LAYERS = 10_000
 MAX_ARRAYS = 100_000
+MAX_NDIM = 32
+#: Temporary files of a save older than this are removed even if their writer may live.
+STALE_TMP_SECONDS = 24 * 3600
+
+_MEMBER = re.compile(r"__config__|(params|buffers)/\d{1,5}/[A-Za-z_][A-Za-z0-9_]{0,63}"
+                     r"|optimizer/\d{1,5}/[A-Za-z_][A-Za-z0-9_]{0,63}/[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 # ---------------------------------------------------------------- writing
+def _tmp_prefix(path: str) -> str:
+    return "." + os.path.basename(path) + ".tmp-"
+
+
+def _remove_stale_temps(path: str) -> int:
+    """Delete temporary files a killed save to ``path`` left behind; returns how many.
+
+    A temporary file is ``.<name>.tmp-<pid>-<random>``; it is stale when process
+    ``pid`` no longer exists (on this machine) or when it is older than a day.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = _tmp_prefix(path)
+    removed = 0
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        pid_text = name[len(prefix):].split("-", 1)[0]
+        full = os.path.join(directory, name)
+        try:
+            stale = time.time() - os.stat(full).st_mtime > STALE_TMP_SECONDS
+            if not stale and pid_text.isdigit():
+                stale = not _pid_alive(int(pid_text))
+            if stale:
+                os.unlink(full)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True
+    return True
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write(f)`` on a temporary file beside ``path``, fsync it, then rename it to ``path``.
 
-    Either the old file or the complete new one is at ``path`` at every moment.
+    Either the old file or the complete new one is at ``path`` at every moment,
+    even if the process is killed. The temporary file is
+    ``.<name>.tmp-<pid>-<random>`` in the same folder (a rename is atomic only
+    within one file system); one left behind by a killed writer is deleted by
+    the next ``atomic_write`` to the same path.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    _remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{_tmp_prefix(path)}{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -80,8 +162,6 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
 
 def model_to_config(model) -> dict:
     """The JSON part of a model file."""
-    from .schedules import Schedule  # noqa: F401  (schedules serialise via the optimizer)
-
     layers = [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
     compile_cfg = None
     if model.loss is not None and model.optimizer is not None:
@@ -132,128 +212,242 @@ def _fail(path, why: str) -> ModelFileError:
     return ModelFileError(f"{os.fspath(path)} is not a valid scratchnn model file: {why}")
 
 
-class _Archive:
-    """A zip of .npy members read safely: header first, bounded sizes, no pickle."""
-
-    def __init__(self, path):
-        self.path = path
-        try:
-            self.zip = zipfile.ZipFile(path)
-            infos = self.zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-            raise _fail(path, f"cannot open it as a .npz archive ({exc})") from None
-        if len(infos) > MAX_ARRAYS:
-            raise _fail(path, f"it holds {len(infos)} members")
-        self.members = {}
-        for info in infos:
-            if not info.filename.endswith(".npy"):
-                raise _fail(path, f"unexpected member {info.filename!r}")
-            self.members[info.filename[:-4]] = info
-
-    def read(self, key: str, shape: tuple | None = None, dtype: np.dtype | None = None,
-             max_bytes: int | None = None) -> np.ndarray:
-        info = self.members.get(key)
-        if info is None:
-            raise _fail(self.path, f"the array {key!r} is missing")
-        try:
-            with self.zip.open(info) as f:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    got_shape, fortran, got_dtype = np.lib.format.read_array_header_1_0(f)
-                elif version == (2, 0):
-                    got_shape, fortran, got_dtype = np.lib.format.read_array_header_2_0(f)
-                else:
-                    raise ValueError(f"unsupported .npy version {version}")
-                if got_dtype.hasobject or got_dtype.kind not in "biuf":
-                    raise _fail(self.path, f"array {key!r} has dtype {got_dtype}, not a plain number type")
-                if shape is not None and tuple(got_shape) != tuple(shape):
-                    raise _fail(self.path, f"array {key!r} has shape {tuple(got_shape)}, expected {tuple(shape)}")
-                if dtype is not None and got_dtype != dtype:
-                    raise _fail(self.path, f"array {key!r} has dtype {got_dtype}, expected {dtype}")
-                nbytes = int(np.prod(got_shape, dtype=np.int64)) * got_dtype.itemsize
-                if max_bytes is not None and nbytes > max_bytes:
-                    raise _fail(self.path, f"array {key!r} declares {nbytes} bytes (limit {max_bytes})")
-                data = f.read(nbytes + 1)
-                if len(data) != nbytes:
-                    raise _fail(self.path, f"array {key!r} is truncated or has trailing data")
-                arr = np.frombuffer(data, dtype=got_dtype)
-                order = "F" if fortran else "C"
-                return arr.reshape(got_shape, order=order).copy()
-        except ModelFileError:
-            raise
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
-                OverflowError, MemoryError) as exc:
-            raise _fail(self.path, f"cannot read array {key!r} ({type(exc).__name__}: {exc})") from None
-
-
 def _expect(cond: bool, path, why: str) -> None:
     if not cond:
         raise _fail(path, why)
 
 
+class _Archive:
+    """A zip of .npy members read safely: every header checked up front, sizes bounded by the file."""
+
+    def __init__(self, path):
+        self.path = path
+        size = os.path.getsize(path)  # FileNotFoundError / IsADirectoryError pass through
+        try:
+            self.zip = zipfile.ZipFile(path)
+            infos = self.zip.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
+                OverflowError, UnicodeDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise _fail(path, f"cannot open it as a .npz archive ({type(exc).__name__}: {exc})") from None
+        _expect(len(infos) <= MAX_ARRAYS, path, f"it holds {len(infos)} members")
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        #: key -> (shape, dtype, fortran_order) from each member's .npy header.
+        self.headers: dict[str, tuple[tuple[int, ...], np.dtype, bool]] = {}
+        for info in infos:
+            name = info.filename
+            _expect(name.endswith(".npy") and _MEMBER.fullmatch(name[:-4]) is not None,
+                    path, f"unexpected member {name[:80]!r}")
+            key = name[:-4]
+            _expect(key not in self.members, path, f"the member {name!r} appears twice")
+            _expect(info.compress_type == zipfile.ZIP_STORED, path,
+                    f"the member {name!r} is compressed; format version {FORMAT_VERSION} stores arrays uncompressed")
+            _expect(not info.flag_bits & 0x1, path, f"the member {name!r} is encrypted")
+            _expect(info.file_size == info.compress_size and info.header_offset >= 0
+                    and info.header_offset + info.compress_size <= size, path,
+                    f"the member {name!r} declares {info.file_size} bytes, more than the file holds")
+            self.members[key] = info
+        for key in self.members:
+            self.headers[key] = self._read_header(key)
+
+    def _read_header(self, key):
+        info = self.members[key]
+        try:
+            with self.zip.open(info) as f:
+                shape, dtype, fortran = self._header(f, key)
+                header_len = f.tell()
+        except ModelFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure to parse a hostile header is a file error
+            raise _fail(self.path, f"cannot read the header of {key!r} ({type(exc).__name__}: {exc})") from None
+        nbytes = math.prod(shape) * dtype.itemsize
+        _expect(header_len + nbytes == info.file_size, self.path,
+                f"array {key!r} declares shape {shape} ({nbytes} bytes) but its member holds "
+                f"{info.file_size - header_len} bytes of data")
+        return shape, dtype, fortran
+
+    def _header(self, f, key):
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise _fail(self.path, f"array {key!r} has unsupported .npy version {version}")
+        _expect(not dtype.hasobject and dtype.kind in "biuf" and dtype.fields is None and dtype.subdtype is None,
+                self.path, f"array {key!r} has dtype {dtype}, not a plain number type (pickled objects are refused)")
+        _expect(len(shape) <= MAX_NDIM and all(isinstance(d, int) and d >= 0 for d in shape), self.path,
+                f"array {key!r} has a bad shape {shape!r}")
+        return tuple(int(d) for d in shape), dtype, bool(fortran)
+
+    def declared_bytes(self, prefix: str) -> int:
+        return sum(math.prod(s) * dt.itemsize for k, (s, dt, _) in self.headers.items() if k.startswith(prefix))
+
+    def read(self, key: str, shape: tuple | None = None, dtype: np.dtype | None = None) -> np.ndarray:
+        _expect(key in self.members, self.path, f"the array {key!r} is missing")
+        got_shape, got_dtype, fortran = self.headers[key]
+        _expect(shape is None or got_shape == tuple(shape), self.path,
+                f"array {key!r} has shape {got_shape}, expected {tuple(shape or ())}")
+        _expect(dtype is None or got_dtype == dtype, self.path, f"array {key!r} has dtype {got_dtype}, expected {dtype}")
+        nbytes = math.prod(got_shape) * got_dtype.itemsize
+        try:
+            with self.zip.open(self.members[key]) as f:
+                self._header(f, key)
+                data = f.read(nbytes + 1)  # reading to the end also checks the CRC
+        except ModelFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(self.path, f"cannot read array {key!r} ({type(exc).__name__}: {exc})") from None
+        _expect(len(data) == nbytes, self.path, f"array {key!r} is truncated or has trailing data")
+        arr = np.frombuffer(data, dtype=got_dtype)
+        return arr.reshape(got_shape, order="F" if fortran else "C").copy()
+
+
 def _build_from_registry(table: dict, spec, path, kind: str):
     _expect(isinstance(spec, dict), path, f"a {kind} entry is not an object")
     name = spec.get("class_name")
-    _expect(isinstance(name, str) and name in table, path, f"unknown {kind} class {name!r}")
+    _expect(isinstance(name, str) and name in table, path, f"unknown {kind} class {str(name)[:80]!r}")
     config = spec.get("config", {})
     _expect(isinstance(config, dict), path, f"the {kind} config of {name} is not an object")
     cls = table[name]
     try:
         return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
-    except ScratchnnError as exc:
+    except Exception as exc:  # noqa: BLE001 - a hostile config may break a constructor in any way
         raise _fail(path, f"invalid {kind} configuration for {name}: {exc}") from None
-    except (TypeError, ValueError, KeyError, OverflowError) as exc:
-        raise _fail(path, f"invalid {kind} configuration for {name}: {exc}") from None
+
+
+class _BudgetRng:
+    """Stands in for the model's generator while a layer without ``param_shapes`` is built
+    from a file: it refuses to draw more numbers in total than the file holds."""
+
+    _SIZE_ARG = {"random": 0, "standard_normal": 0, "uniform": 2, "normal": 2, "integers": 2,
+                 "choice": 1, "standard_exponential": 0, "truncated_normal": 2, "binomial": 2}
+
+    def __init__(self, rng: np.random.Generator, budget: int, path) -> None:
+        self._rng, self._budget, self._path = rng, budget, path
+
+    def __getattr__(self, name):
+        attr = getattr(self._rng, name)
+        if not callable(attr):
+            return attr
+
+        def guarded(*args, **kwargs):
+            size = kwargs.get("size", kwargs.get("shape"))
+            pos = self._SIZE_ARG.get(name, 0)
+            if size is None and len(args) > pos:
+                size = args[pos]
+            n = 1 if size is None else math.prod(np.atleast_1d(np.asarray(size, dtype=object)).tolist())
+            self._budget -= int(n)
+            _expect(self._budget >= 0, self._path, "a layer's configuration implies more parameters "
+                                                    "than the file holds")
+            return attr(*args, **kwargs)
+
+        return guarded
+
+
+def _build_layers(model, archive: _Archive, input_shape, path) -> None:
+    """Build each layer, first checking the shapes its config implies against the file's."""
+    from .layers.base import Layer
+
+    shape = tuple(input_shape)
+    n = len(model.layers)
+    for i, layer in enumerate(model.layers):
+        layer.position = (i + 1, n)
+        declared = {k.split("/", 2)[2]: archive.headers[k][0] for k in archive.headers
+                    if k.startswith((f"params/{i}/", f"buffers/{i}/"))}
+        implied_fn = getattr(layer, "param_shapes", None)
+        try:
+            if callable(implied_fn):
+                implied = implied_fn(shape)
+            elif type(layer)._build is Layer._build:  # a layer without arrays
+                implied = {}
+            else:
+                implied = None
+            if implied is not None:
+                implied = {str(k): tuple(int(d) for d in v) for k, v in implied.items()}
+                _expect(implied == declared, path,
+                        f"{layer.describe()} with input {shape} has arrays {implied}; the file declares {declared}")
+                layer.build(shape, model.rng, model.dtype)
+            else:
+                budget = archive.declared_bytes(f"params/{i}/") + archive.declared_bytes(f"buffers/{i}/")
+                layer.build(shape, _BudgetRng(model.rng, budget // model.dtype.itemsize, path), model.dtype)
+                layer.rng = model.rng
+            shape = tuple(layer.compute_output_shape(shape))
+        except ModelFileError:
+            raise
+        except ScratchnnError as exc:
+            raise _fail(path, f"the layers do not fit together: {exc}") from None
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(path, f"{layer.describe()} cannot be built ({type(exc).__name__}: {exc})") from None
+    try:
+        model.build(input_shape)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, f"the layers do not fit together: {exc}") from None
+
+
+def _is_int(v, low: int = 0, high: int = 2**63) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and low <= v < high
 
 
 def load_model(path: str | os.PathLike, compile: bool = True):
-    """Load a model saved by :func:`save_model` / ``model.save``.
+    """Load a model saved by :func:`save_model` / ``model.save``; safe on untrusted files.
 
     The returned model predicts exactly what the saved one did, and (with
     ``compile=True``) continues training with the saved optimizer state, epoch
-    count and random generator state.
+    count and random generator state, so ``model.fit`` picks up where the saved
+    run stopped (bit for bit on the same machine).
 
     Raises:
-        ModelFileError: for anything that is not a valid scratchnn model file.
+        ModelFileError: for anything that is not a valid scratchnn model file
+            (corrupt, truncated, of another version, or crafted); see the module
+            docstring for what is checked.
+        FileNotFoundError: where ``path`` does not exist.
     """
+    try:
+        return _load(path, compile)
+    except ModelFileError:
+        raise
+    except RecursionError as exc:
+        raise _fail(path, f"nesting too deep ({exc})") from None
+
+
+def _load(path, compile: bool):
+    from .callbacks import History
     from .model import Sequential
 
     archive = _Archive(path)
-    info = archive.members.get("__config__")
-    _expect(info is not None, path, "no __config__ entry (was it saved by scratchnn?)")
-    _expect(info.file_size <= MAX_CONFIG_BYTES + 256, path, "the configuration is too large")
-    raw = archive.read("__config__", dtype=np.dtype(np.uint8), max_bytes=MAX_CONFIG_BYTES)
-    _expect(raw.ndim == 1, path, "the configuration is not a byte string")
+    _expect("__config__" in archive.members, path, "no __config__ entry (was it saved by scratchnn?)")
+    shape, dtype, _ = archive.headers["__config__"]
+    _expect(len(shape) == 1 and dtype == np.uint8 and shape[0] <= MAX_CONFIG_BYTES, path,
+            "the configuration is not a byte string of at most 16 MiB")
+    raw = archive.read("__config__")
     try:
         config = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise _fail(path, f"the configuration is not valid JSON ({exc})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _fail(path, f"the configuration is not valid JSON ({str(exc)[:200]})") from None
     _expect(isinstance(config, dict) and config.get("format") == FORMAT, path, "the format marker is missing")
     version = config.get("format_version")
     _expect(version == FORMAT_VERSION, path,
-            f"format version {version!r}; this scratchnn ({__version__}) reads version {FORMAT_VERSION}")
+            f"format version {str(version)[:20]}; this scratchnn ({__version__}) reads version {FORMAT_VERSION}")
 
     mcfg = config.get("model")
     _expect(isinstance(mcfg, dict) and mcfg.get("class_name") == "Sequential", path, "the model is not a Sequential")
     layer_specs = mcfg.get("layers")
     _expect(isinstance(layer_specs, list) and 0 < len(layer_specs) <= MAX_LAYERS, path, "bad layer list")
     input_shape = mcfg.get("input_shape")
-    _expect(isinstance(input_shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and 0 < d < 2**31
-                                                  for d in input_shape), path, f"bad input_shape {input_shape!r}")
+    _expect(isinstance(input_shape, list) and 0 < len(input_shape) <= MAX_NDIM
+            and all(_is_int(d, 1, 2**31) for d in input_shape), path, f"bad input_shape {str(input_shape)[:80]}")
     seed = mcfg.get("seed")
-    _expect(isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**64, path, "bad seed")
-    _expect(mcfg.get("dtype") in ("float32", "float64"), path, f"bad dtype {mcfg.get('dtype')!r}")
+    _expect(_is_int(seed, 0, 2**64), path, "bad seed")
+    _expect(mcfg.get("dtype") in ("float32", "float64"), path, f"bad dtype {str(mcfg.get('dtype'))[:40]!r}")
     name = mcfg.get("name")
     _expect(name is None or isinstance(name, str), path, "bad model name")
 
     layers = [_build_from_registry(LAYERS, spec, path, "layer") for spec in layer_specs]
     try:
         model = Sequential(layers, seed=seed, dtype=mcfg["dtype"], name=name)
-        model.build(input_shape)
-    except ScratchnnError as exc:
-        raise _fail(path, f"the layers do not fit together: {exc}") from None
-    except (MemoryError, ValueError, OverflowError) as exc:
-        raise _fail(path, f"the layers cannot be built ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, f"the model cannot be created ({exc})") from None
+    _build_layers(model, archive, input_shape, path)
 
     expected_keys = {"__config__"}
     for i, layer in enumerate(model.layers):
@@ -269,14 +463,14 @@ def load_model(path: str | os.PathLike, compile: bool = True):
         loss = _build_from_registry(LOSSES, ccfg.get("loss"), path, "loss")
         optimizer = _build_from_registry(OPTIMIZERS, ccfg.get("optimizer"), path, "optimizer")
         metrics = ccfg.get("metrics", [])
-        _expect(isinstance(metrics, list) and all(isinstance(m, str) for m in metrics), path, "bad metrics")
+        _expect(isinstance(metrics, list) and len(metrics) <= 100 and all(isinstance(m, str) for m in metrics),
+                path, "bad metrics")
         try:
             model.compile(loss, optimizer, metrics)
-        except ScratchnnError as exc:
+        except Exception as exc:  # noqa: BLE001
             raise _fail(path, str(exc)) from None
         iterations = ccfg["optimizer"].get("iterations", 0)
-        _expect(isinstance(iterations, int) and not isinstance(iterations, bool) and iterations >= 0,
-                path, "bad optimizer iteration count")
+        _expect(_is_int(iterations), path, "bad optimizer iteration count")
         optimizer.iterations = iterations
         params = {f"{i}/{n}": p for i, layer in enumerate(model.layers) for n, p in layer.params.items()}
         slots = set(optimizer.slots)
@@ -288,6 +482,9 @@ def load_model(path: str | os.PathLike, compile: bool = True):
             p = params[key]
             optimizer.state.setdefault(key, {})[slot] = archive.read(member, p.shape, p.dtype)
             expected_keys.add(member)
+        for key, state in optimizer.state.items():
+            missing = set(optimizer._init_state(params[key])) - set(state)
+            _expect(not missing, path, f"the optimizer state of {key!r} lacks {sorted(missing)}")
 
     extra = set(archive.members) - expected_keys
     if ccfg is None or compile:
@@ -296,23 +493,22 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     training = config.get("training") or {}
     _expect(isinstance(training, dict), path, "bad training section")
     epochs = training.get("epochs_trained", 0)
-    _expect(isinstance(epochs, int) and not isinstance(epochs, bool) and epochs >= 0, path, "bad epoch count")
+    _expect(_is_int(epochs), path, "bad epoch count")
     model.epochs_trained = epochs
     state = training.get("rng_state")
     if state is not None:
+        _expect(isinstance(state, dict) and state.get("bit_generator") == type(model.rng.bit_generator).__name__,
+                path, "bad random generator state")
         try:
-            _expect(isinstance(state, dict) and state.get("bit_generator") == type(model.rng.bit_generator).__name__,
-                    path, "bad random generator state")
             model.rng.bit_generator.state = state
-        except (TypeError, ValueError, KeyError, OverflowError) as exc:
-            raise _fail(path, f"bad random generator state ({exc})") from None
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(path, f"bad random generator state ({str(exc)[:200]})") from None
     history = training.get("history") or {}
+    _expect(isinstance(history, dict) and all(isinstance(v, list) for v in history.values()), path, "bad history")
     try:
-        from .callbacks import History
-        _expect(isinstance(history, dict) and all(isinstance(v, list) for v in history.values()), path, "bad history")
         model.history = History.from_dict(history)
-    except (TypeError, ValueError) as exc:
-        raise _fail(path, f"bad history ({exc})") from None
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, f"bad history ({str(exc)[:200]})") from None
     metadata = config.get("metadata") or {}
     _expect(isinstance(metadata, dict), path, "bad metadata")
     model.metadata = metadata

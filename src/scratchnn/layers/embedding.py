@@ -45,6 +45,10 @@ class Embedding(Layer):
     def _build(self, input_shape, rng):
         self.params["W"] = rng.standard_normal((self.num_embeddings, self.embedding_dim)).astype(self.dtype)
 
+    def param_shapes(self, input_shape):
+        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
+        return {"W": (self.num_embeddings, self.embedding_dim)}
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.embedding_dim,)
 

@@ -92,6 +92,11 @@ class RecurrentBase(Layer):
         self.params["U"] = rng.uniform(-k, k, size=(H, G * H)).astype(self.dtype)
         self.params["b"] = np.zeros(G * H, dtype=self.dtype)
 
+    def param_shapes(self, input_shape):
+        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
+        D, H, G = self.input_size, self.hidden_size, self.gates
+        return {"W": (D, G * H), "U": (H, G * H), "b": (G * H,)}
+
     def compute_output_shape(self, input_shape):
         if self.return_sequences:
             return (input_shape[0], self.hidden_size)
@@ -363,6 +368,9 @@ class GRU(RecurrentBase):
         super()._build(input_shape, rng)
         self.params["b_hn"] = np.zeros(self.hidden_size, self.dtype)
 
+    def param_shapes(self, input_shape):
+        return {**super().param_shapes(input_shape), "b_hn": (self.hidden_size,)}
+
     def forward(self, x, training=False, initial_state=None):
         N, T, _ = x.shape
         H = self.hidden_size
@@ -484,6 +492,11 @@ class Bidirectional(Layer):
             sub.build(input_shape, rng, self.dtype)
             for k, v in sub.params.items():
                 self.params[prefix + k] = v  # shared arrays: optimizer updates reach the sub-layer
+
+    def param_shapes(self, input_shape):
+        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
+        return {prefix + k: v for prefix, sub in (("fw_", self.forward_layer), ("bw_", self.backward_layer))
+                for k, v in sub.param_shapes(input_shape).items()}
 
     def compute_output_shape(self, input_shape):
         shape = self.forward_layer.compute_output_shape(input_shape)
