@@ -232,3 +232,29 @@ def test_cnn_learns_a_toy_image_task_and_saves(tmp_path, rng):
     model.save(tmp_path / "cnn.npz")
     np.testing.assert_array_equal(sn.load_model(tmp_path / "cnn.npz").predict(x), model.predict(x))
     assert "Conv2D" in model.summary(print_fn=None)
+
+
+# ----------------------------------------------------------------- threads
+def test_threaded_element_wise_steps_give_identical_results(rng):
+    """The batch is split over threads for copies and pooling; results must not change."""
+    x = rng.standard_normal((37, 3, 8, 8)).astype(np.float32)
+    x[:, :, :4] = 0.0  # pooling ties
+    layers = [built(L.Conv2D(3, 5, 3, padding="same"), (3, 8, 8)), built(L.MaxPool2D(2), (5, 8, 8)),
+              built(L.Conv2D(5, 4, 3, stride=2, padding=1, dilation=1), (5, 4, 4))]
+    outputs = []
+    try:
+        for threads in (1, 3):
+            F.set_num_threads(threads)
+            h = x
+            for layer in layers:
+                h = layer(h)
+            d = np.ones_like(h)
+            for layer in reversed(layers):
+                d = layer.backward(d)
+            outputs.append((np.array(h), np.array(d), layers[0].grads["W"].copy(), layers[0].grads["b"].copy()))
+    finally:
+        F.set_num_threads(None)
+    for a, b in zip(*outputs):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="n must be a positive integer"):
+        F.set_num_threads(0)

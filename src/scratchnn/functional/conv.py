@@ -22,12 +22,63 @@ p_hi and dilation d (floor division, as PyTorch)::
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
+
+
+# --------------------------------------------------------------- threads
+# NumPy's element-wise work (copies, additions, comparisons) runs on one core while
+# its matrix products use every BLAS thread. The memory-bound steps below are
+# therefore split over the batch axis and run in a small thread pool (NumPy
+# releases the GIL inside these loops), by default with as many threads as the
+# BLAS (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, else the CPU count, at most 8).
+_threads: dict = {"n": None, "pool": None}
+
+
+def set_num_threads(n: int | None) -> None:
+    """Threads for the element-wise parts of convolution and pooling (None: the default)."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ConfigError(f"set_num_threads: n must be a positive integer or None. Received: n={n!r}")
+    _threads["n"] = n
+
+
+def get_num_threads() -> int:
+    """The number of threads :func:`batch_parallel` uses."""
+    if _threads["n"] is not None:
+        return _threads["n"]
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return min(int(value), 8)
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def batch_parallel(fn: Callable[[int, int], None], n: int, min_rows: int = 8) -> None:
+    """Call ``fn(lo, hi)`` on consecutive slices of ``range(n)``, in parallel threads.
+
+    ``fn`` must only write to its own slice. Small batches run in the calling thread.
+    """
+    parts = min(get_num_threads(), n // min_rows)
+    if parts <= 1:
+        fn(0, n)
+        return
+    pool, pid, size = _threads["pool"] or (None, None, 0)
+    if pool is None or pid != os.getpid() or size < parts - 1:  # (a forked child has no workers)
+        pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="scratchnn")
+        _threads["pool"] = (pool, os.getpid(), parts - 1)
+    bounds = [n * i // parts for i in range(parts + 1)]
+    futures = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+    fn(bounds[0], bounds[1])
+    for f in futures:
+        f.result()
 
 
 # ------------------------------------------------------------------ sizes
@@ -105,10 +156,13 @@ def im2col(xh: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pad
     n, h, w, c = xh.shape
     ho = conv_output_size(h, kernel[0], stride[0], pads[0], dilation[0])
     wo = conv_output_size(w, kernel[1], stride[1], pads[1], dilation[1])
-    xp = pad_nhwc(xh, pads)
-    win = window_view(xp, kernel, stride, dilation, (ho, wo))
     cols = np.empty((n, ho, wo, kernel[0], kernel[1], c), dtype=xh.dtype)
-    np.copyto(cols, win)
+
+    def work(lo, hi):
+        xp = pad_nhwc(xh[lo:hi], pads)
+        np.copyto(cols[lo:hi], window_view(xp, kernel, stride, dilation, (ho, wo)))
+
+    batch_parallel(work, n)
     return cols.reshape(n * ho * wo, kernel[0] * kernel[1] * c), (ho, wo)
 
 
@@ -127,10 +181,14 @@ def col2im(dcols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[
     dxp = np.zeros((n, h + t + b, w + left + r, c), dtype=dcols.dtype)
     sh, sw = stride
     dh, dw = dilation
-    for i in range(kh):
-        for j in range(kw):
-            hs, ws = i * dh, j * dw
-            dxp[:, hs:hs + sh * (ho - 1) + 1:sh, ws:ws + sw * (wo - 1) + 1:sw] += d6[:, :, :, i, j]
+
+    def work(lo, hi):
+        for i in range(kh):
+            for j in range(kw):
+                hs, ws = i * dh, j * dw
+                dxp[lo:hi, hs:hs + sh * (ho - 1) + 1:sh, ws:ws + sw * (wo - 1) + 1:sw] += d6[lo:hi, :, :, i, j]
+
+    batch_parallel(work, n)
     return dxp[:, t:t + h, left:left + w]
 
 
@@ -154,7 +212,12 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: t
     wm = W.transpose(2, 3, 1, 0).reshape(kh * kw * c_in, c_out)
     y2 = cols @ wm
     if b is not None:
-        y2 += b
+        rows = ho * wo
+
+        def add_bias(lo, hi):
+            y2[lo * rows:hi * rows] += b
+
+        batch_parallel(add_bias, x.shape[0])
     y = to_nchw(y2.reshape(x.shape[0], ho, wo, c_out))
     return y, (cols, wm, xh.shape, W.shape, stride, pads, dilation, (ho, wo), b is not None)
 
@@ -208,12 +271,21 @@ def maxpool2d_forward(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int,
         n, h, w, c = xh.shape
         r = xh.reshape(n, h // 2, 2, w // 2, 2, c)
         a, b_, c_, d_ = r[:, :, 0, :, 0], r[:, :, 0, :, 1], r[:, :, 1, :, 0], r[:, :, 1, :, 1]
-        top = np.maximum(a, b_)
-        bottom = np.maximum(c_, d_)
-        yh = np.maximum(top, bottom)
+        yh = np.empty((n, h // 2, w // 2, c), dtype=x.dtype)
         # The first maximum in (a, b, c, d) order wins: b only if b > a, d only if d > c,
         # the bottom pair only if it is strictly larger than the top pair.
-        choice = (np.greater(b_, a), np.greater(d_, c_), np.greater(bottom, top))
+        choice = tuple(np.empty(yh.shape, dtype=bool) for _ in range(3))
+
+        def work(lo, hi):
+            s_ = slice(lo, hi)
+            top = np.maximum(a[s_], b_[s_])
+            bottom = np.maximum(c_[s_], d_[s_])
+            np.maximum(top, bottom, out=yh[s_])
+            np.greater(b_[s_], a[s_], out=choice[0][s_])
+            np.greater(d_[s_], c_[s_], out=choice[1][s_])
+            np.greater(bottom, top, out=choice[2][s_])
+
+        batch_parallel(work, n)
         return to_nchw(yh), ("fast", choice, xh.shape)
     win, x_shape, (ho, wo) = _pool_windows(x, kernel, stride, pads, -np.inf)
     n, _, _, kh, kw, c = win.shape
@@ -230,12 +302,18 @@ def maxpool2d_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
         _, (b_wins, d_wins, bottom_wins), (n, h, w, c) = cache
         dxh = np.empty((n, h // 2, 2, w // 2, 2, c), dtype=dy.dtype)
         zero = dy.dtype.type(0)
-        top = np.where(bottom_wins, zero, dyh)   # exact: one of top, bottom is dy, the other 0
-        bottom = dyh - top
-        np.copyto(dxh[:, :, 0, :, 0], np.where(b_wins, zero, top))
-        np.subtract(top, dxh[:, :, 0, :, 0], out=dxh[:, :, 0, :, 1])
-        np.copyto(dxh[:, :, 1, :, 0], np.where(d_wins, zero, bottom))
-        np.subtract(bottom, dxh[:, :, 1, :, 0], out=dxh[:, :, 1, :, 1])
+
+        def work(lo, hi):
+            s_ = slice(lo, hi)
+            g, out = dyh[s_], dxh[s_]
+            top = np.where(bottom_wins[s_], zero, g)   # exact: one of top, bottom is dy, the other 0
+            bottom = g - top
+            np.copyto(out[:, :, 0, :, 0], np.where(b_wins[s_], zero, top))
+            np.subtract(top, out[:, :, 0, :, 0], out=out[:, :, 0, :, 1])
+            np.copyto(out[:, :, 1, :, 0], np.where(d_wins[s_], zero, bottom))
+            np.subtract(bottom, out[:, :, 1, :, 0], out=out[:, :, 1, :, 1])
+
+        batch_parallel(work, n)
         return to_nchw(dxh.reshape(n, h, w, c))
     _, idx, x_shape, kernel, stride, pads, out_hw = cache
     kh, kw = kernel
