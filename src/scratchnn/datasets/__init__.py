@@ -52,3 +52,4 @@ __all__ = [
     "train_val_split", "minibatches", "images_to_inputs",
 ]
 # Other data modules (time series, text) register below with one import line each.
+from . import text, timeseries  # noqa: E402,F401  (issue 5: scratchnn.datasets.text / .timeseries)
