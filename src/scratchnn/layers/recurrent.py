@@ -111,7 +111,7 @@ class RecurrentBase(Layer):
         state = self.initial_state if initial_state is None else initial_state
         if state is None:
             return tuple(np.zeros((N, self.hidden_size), self.dtype) for _ in range(self.n_states))
-        parts = (state,) if self.n_states == 1 and not isinstance(state, (tuple, list)) else tuple(state)
+        parts = tuple(state) if isinstance(state, (tuple, list)) else (state,)
         if len(parts) != self.n_states:
             raise ShapeError(f"{self.describe()}: initial_state must be "
                              f"{'(h0, c0)' if self.n_states == 2 else 'h0'}; got {len(parts)} arrays.")
