@@ -136,7 +136,11 @@ class ModelCheckpoint(_Monitor):
 
     ``path`` may contain ``{epoch}`` (1-based) and any log key, e.g.
     ``"ckpt/model-{epoch:03d}-{val_loss:.3f}.npz"``. The file holds the optimizer state
-    and the random generator state too, so training can resume from it exactly.
+    and the random generator state too, so training can resume from it exactly: after a
+    crash, ``model = sn.load_model(path)`` then ``model.fit(x, y, epochs=total -
+    model.epochs_trained, ...)`` ends with the same weights, bit for bit, as a run that
+    was never interrupted (same machine, data and settings; see docs/reproducibility.md).
+    A kill during the save leaves the previous checkpoint intact (:func:`scratchnn.io.atomic_write`).
     """
 
     def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = False,

@@ -233,6 +233,7 @@ class _Archive:
         self.members: dict[str, zipfile.ZipInfo] = {}
         #: key -> (shape, dtype, fortran_order) from each member's .npy header.
         self.headers: dict[str, tuple[tuple[int, ...], np.dtype, bool]] = {}
+        self._header_len: dict[str, int] = {}
         for info in infos:
             name = info.filename
             _expect(name.endswith(".npy") and _MEMBER.fullmatch(name[:-4]) is not None,
@@ -263,6 +264,7 @@ class _Archive:
         _expect(header_len + nbytes == info.file_size, self.path,
                 f"array {key!r} declares shape {shape} ({nbytes} bytes) but its member holds "
                 f"{info.file_size - header_len} bytes of data")
+        self._header_len[key] = header_len
         return shape, dtype, fortran
 
     def _header(self, f, key):
@@ -291,7 +293,7 @@ class _Archive:
         nbytes = math.prod(got_shape) * got_dtype.itemsize
         try:
             with self.zip.open(self.members[key]) as f:
-                self._header(f, key)
+                f.read(self._header_len[key])  # parsed and checked when the archive was opened
                 data = f.read(nbytes + 1)  # reading to the end also checks the CRC
         except ModelFileError:
             raise

@@ -10,7 +10,12 @@ Training loop, per mini-batch (x_b, y_b)::
 
 Randomness (weight init, shuffling, dropout) comes from one
 ``numpy.random.Generator`` seeded by ``seed``, so the same seed, data and
-settings give bit-identical weights on the same machine.
+settings give bit-identical weights on the same machine. Across machines the
+last bits can differ (BLAS kernels and thread counts, CPU instruction sets,
+library versions); see ``docs/reproducibility.md``. ``fit`` stops with
+:class:`~scratchnn.errors.TrainingDivergedError` when the loss or a gradient
+becomes NaN/inf, before the optimizer step, so the weights stay those of the
+last good step.
 """
 from __future__ import annotations
 
