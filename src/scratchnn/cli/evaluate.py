@@ -1,0 +1,69 @@
+"""``scratchnn evaluate``: accuracy of a trained image classifier on a test set."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._common import add_parser, class_names_for, load_image_classifier, prepare_out_dir, say
+
+EXAMPLES = """\
+  scratchnn evaluate runs/latest/model.npz                  # on the data set it was trained on
+  scratchnn evaluate runs/mlp/model.npz --dataset mnist
+  scratchnn evaluate runs/mlp/model.npz --dataset mnist --data-dir ../data/mnist --plots runs/mlp/eval
+"""
+
+
+def register(subparsers) -> None:
+    from ..datasets import IMAGE_DATASETS
+
+    p = add_parser(subparsers, "evaluate", help="test accuracy of a trained model, per class too",
+                   description="Evaluate a model written by 'scratchnn train' on a test set: loss, "
+                   "accuracy and accuracy per class; optionally the confusion matrix and misclassified "
+                   "images as PNGs.", examples=EXAMPLES)
+    p.add_argument("model", help="a model.npz (or the run folder holding it)")
+    p.add_argument("--dataset", choices=IMAGE_DATASETS, help="default: the data set the model was trained on")
+    p.add_argument("--data-dir", metavar="DIR", help="folder with the IDX files of --dataset")
+    p.add_argument("--split", choices=("test", "train"), default="test", help="which split (default: test)")
+    p.add_argument("--no-download", action="store_true", help="never download data sets")
+    p.add_argument("--plots", metavar="DIR", help="also write confusion_matrix.png and misclassified.png there")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..datasets import images_to_inputs, load_dataset
+    from ..errors import ConfigError
+    from ..losses import SoftmaxCrossEntropy
+    from ..metrics import accuracy
+
+    model, path = load_image_classifier(args.model)
+    info = model.metadata.get("train", {}) if isinstance(model.metadata, dict) else {}
+    dataset = args.dataset or (info.get("dataset") if isinstance(info, dict) else None) or "bundled"
+    if dataset == "bundled" and args.data_dir:
+        raise ConfigError("--data-dir is for --dataset mnist or fashion-mnist")
+    out = prepare_out_dir(args.plots) if args.plots else None
+    say(f"Loading {dataset} ({args.split} split)...")
+    train, test = load_dataset(dataset, args.data_dir, download=not args.no_download)
+    images, labels = test if args.split == "test" else train
+    x = images_to_inputs(images, model.input_shape)
+    scores = model.predict(x)
+    classes = class_names_for(model)
+    if len(classes) != scores.shape[1]:
+        classes = [str(i) for i in range(scores.shape[1])]
+    if labels.max() >= scores.shape[1]:
+        raise ConfigError(f"{path} has {scores.shape[1]} outputs but {dataset} has labels up to {labels.max()}")
+    acc = accuracy(labels, scores)
+    loss = SoftmaxCrossEntropy().forward(scores.astype(np.float64), labels)
+    pred = scores.argmax(axis=1)
+    print(f"{path} on {dataset} {args.split} ({len(labels):,} images): accuracy {acc:.2%}, loss {loss:.4f}")
+    print("per class:")
+    width = max(len(c) for c in classes)
+    for c, name in enumerate(classes):
+        m = labels == c
+        if m.any():
+            print(f"  {name:>{width}}  {np.mean(pred[m] == c):7.2%}  ({int(m.sum()):,} images)")
+    if out is not None:
+        from .. import plots
+        plots.plot_confusion_matrix(labels, scores, classes, path=out / "confusion_matrix.png",
+                                    title=f"Confusion matrix ({dataset} {args.split})")
+        plots.plot_misclassified(images, labels, scores, classes, path=out / "misclassified.png")
+        say(f"Wrote confusion_matrix.png and misclassified.png to {out}/")
+    return 0
