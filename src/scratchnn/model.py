@@ -205,11 +205,20 @@ class Sequential:
             y_hat = self.forward(x, training=True)
             loss = self.loss.forward(y_hat, y)
             if not math.isfinite(loss):
-                raise TrainingDivergedError(f"the loss became {loss}; the weights from before this batch are kept.")
+                raise TrainingDivergedError(f"the loss became {loss}; {self._weights_note()}")
             self.backward(self.loss.backward())
             self._check_finite_gradients()
-        self.optimizer.step(self.parameters())
+            self.optimizer.step(self.parameters())  # an overflowing step is reported at the next batch
         return loss, y_hat
+
+    def _weights_note(self) -> str:
+        """Where training diverged: are the kept weights themselves still finite?"""
+        for layer in self.layers:
+            for name, p in layer.params.items():
+                if not np.isfinite(p).all():
+                    return (f"the previous update already made {name!r} in {layer.describe()} NaN or infinite "
+                            "(a finite but huge gradient step), so the weights are not usable.")
+        return "the weights from before this batch are kept."
 
     def _check_finite_gradients(self) -> None:
         for layer in self.layers:

@@ -26,13 +26,15 @@ def as_float_array(x, dtype: np.dtype, what: str = "x", check_finite: bool = Tru
         raise ShapeError(f"{what} must have a batch axis; got a scalar. Wrap it: np.array([[...]]).")
     if arr.size == 0 or arr.shape[0] == 0:
         raise DataError(f"{what} is empty (shape {arr.shape}); there is nothing to compute on.")
-    arr = arr.astype(dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):  # values too large for dtype become inf: reported below
+        arr = arr.astype(dtype, copy=False)
     if check_finite and arr.dtype.kind == "f":
         bad = ~np.isfinite(arr)
         if bad.any():
             first = np.argwhere(bad)[0]
-            raise DataError(f"{what} contains {int(bad.sum())} NaN or infinite value(s); the first at index "
-                            f"{tuple(int(i) for i in first)}. Clean or impute the data first.")
+            raise DataError(f"{what} contains {int(bad.sum())} NaN or infinite value(s) (or values too large for "
+                            f"{arr.dtype}); the first at index {tuple(int(i) for i in first)}. Clean or impute "
+                            "the data first.")
     return arr
 
 

@@ -100,3 +100,22 @@ def test_check_finite_false_lets_training_continue(rng):
         m.fit(rng.normal(size=(32, 4)) * 100, rng.normal(size=(32, 1)), epochs=5, batch_size=8, verbose=0,
               check_finite=False)
     assert not np.isfinite(m.layers[0].params["W"]).all()
+
+
+def test_update_that_overflows_is_reported_at_the_next_batch():
+    """A finite gradient times a huge learning rate makes the weights inf: the error says so honestly."""
+    m = sn.Sequential([L.Dense(1, 1, use_bias=False)], seed=0)
+    m.compile("mse", sn.optimizers.SGD(lr=3e38))
+    m.build((1,))
+    m.layers[0].params["W"][...] = 1
+    with pytest.raises(TrainingDivergedError, match=r"epoch 1, batch 2/2: the loss became (inf|nan); the previous "
+                                                    r"update already made 'W' in Dense \(layer 1 of 1\) NaN or "
+                                                    r"infinite"):
+        m.fit(np.ones((2, 1)), np.zeros((2, 1)), batch_size=1, shuffle=False, verbose=0)
+
+
+def test_input_too_large_for_float32_is_a_data_error_without_warnings():
+    m = sn.Sequential([L.Dense(2, 1)], seed=0)
+    with pytest.raises(sn.DataError, match=r"x contains 1 NaN or infinite value\(s\) \(or values too large for "
+                                           r"float32\); the first at index \(1, 0\)"):
+        m.predict(np.array([[1.0, 2.0], [1e300, 0.0]]))
