@@ -153,6 +153,11 @@ def test_loss_matches_torch(name, rng):
     compare(f"{name} grad", grad, gt)
 
 
+def test_every_registered_loss_has_a_torch_reference():
+    covered = {type(make()).__name__ for make, _, _ in LOSS_PAIRS.values()}
+    assert set(sn.registry.LOSSES) - covered == set()
+
+
 def test_cross_entropy_labels_matches_torch(rng):
     z, labels = 3 * rng.standard_normal((7, 4)), rng.integers(0, 4, 7)
     value, grad, lt, gt = _loss_pair(sn.losses.SoftmaxCrossEntropy(), nn.functional.cross_entropy, z, labels)
@@ -274,6 +279,9 @@ SCHEDULE_PAIRS = {
                     lambda opt: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)),
     "cosine": (lambda: sn.schedules.CosineDecay(0.1, decay_steps=10, min_lr=0.001),
                lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0.001)),
+    # linear warm-up over 4 steps: lr (k + 1) / 4, then constant
+    "warmup": (lambda: sn.schedules.WarmUp(0.1, warmup_steps=4),
+               lambda opt: torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, end_factor=1.0, total_iters=3)),
 }
 
 
