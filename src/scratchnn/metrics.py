@@ -78,9 +78,10 @@ def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(np.abs(y_pred - y_true)))
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None,
+                     threshold: float = 0.5) -> np.ndarray:
     """C[i, j] = number of samples of true class i predicted as class j."""
-    pred = _predicted(y_pred).reshape(-1)
+    pred = _predicted(y_pred, threshold).reshape(-1)
     true = _labels(y_true, y_pred.shape).reshape(-1)
     n = n_classes or max(int(y_pred.shape[-1]), 2)
     if true.size and (true.min() < 0 or true.max() >= n):
@@ -89,14 +90,15 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | No
     return np.bincount(true * n + pred, minlength=n * n).reshape(n, n)
 
 
-def precision_recall_f1(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float, float]:
+def precision_recall_f1(y_true: np.ndarray, y_pred: np.ndarray,
+                        threshold: float = 0.5) -> tuple[float, float, float]:
     """Macro-averaged precision, recall and F1 (0/0 counts as 0).
 
     The average runs over the classes that occur in ``y_true`` or in the predictions,
     as scikit-learn's ``average="macro"`` does. With one output column (binary), both
     classes 0 and 1 count: this is not the positive-class-only precision of Keras.
     """
-    cm = confusion_matrix(y_true, y_pred).astype(np.float64)
+    cm = confusion_matrix(y_true, y_pred, threshold=threshold).astype(np.float64)
     tp = np.diag(cm)
     predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
     present = (actual > 0) | (predicted > 0)
@@ -107,19 +109,19 @@ def precision_recall_f1(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, 
     return float(precision[present].mean()), float(recall[present].mean()), float(f1[present].mean())
 
 
-def precision(y_true, y_pred) -> float:
+def precision(y_true, y_pred, threshold: float = 0.5) -> float:
     """Macro-averaged precision."""
-    return precision_recall_f1(y_true, y_pred)[0]
+    return precision_recall_f1(y_true, y_pred, threshold)[0]
 
 
-def recall(y_true, y_pred) -> float:
+def recall(y_true, y_pred, threshold: float = 0.5) -> float:
     """Macro-averaged recall."""
-    return precision_recall_f1(y_true, y_pred)[1]
+    return precision_recall_f1(y_true, y_pred, threshold)[1]
 
 
-def f1(y_true, y_pred) -> float:
+def f1(y_true, y_pred, threshold: float = 0.5) -> float:
     """Macro-averaged F1 = 2 P R / (P + R) per class, then averaged."""
-    return precision_recall_f1(y_true, y_pred)[2]
+    return precision_recall_f1(y_true, y_pred, threshold)[2]
 
 
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -128,10 +130,21 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 }
 
 
-def get(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
+#: Metrics that turn a single output column into a class with ``threshold``.
+THRESHOLD_METRICS = {"accuracy", "precision", "recall", "f1"}
+
+
+def get(name: str, threshold: float | None = None) -> Callable[[np.ndarray, np.ndarray], float]:
     """A metric function by name: ``accuracy``, ``top5_accuracy`` (any ``top<k>_accuracy``),
-    ``mse``, ``mae``, ``precision``, ``recall``, ``f1``."""
+    ``mse``, ``mae``, ``precision``, ``recall``, ``f1``.
+
+    ``threshold`` (for a single output column) overrides the default 0.5 of the
+    classification metrics: a model trained on logits (``BinaryCrossEntropyWithLogits``)
+    needs ``threshold=0.0``.
+    """
     if isinstance(name, str) and name in METRICS:
+        if threshold is not None and name in THRESHOLD_METRICS:
+            return functools.partial(METRICS[name], threshold=float(threshold))
         return METRICS[name]
     match = re.fullmatch(r"top([1-9][0-9]*)_accuracy", name) if isinstance(name, str) else None
     if match:

@@ -126,3 +126,13 @@ def test_get_metric_by_name():
     for bad in ["auc", "top0_accuracy", "topk_accuracy", None]:
         with pytest.raises(sn.ConfigError, match="unknown metric"):
             M.get(bad)
+
+
+def test_threshold_for_logits():
+    logits = np.array([[2.0], [0.3], [-0.2], [-3.0]])
+    y = np.array([1, 1, 0, 0])
+    assert M.get("accuracy")(y, logits) == 0.75
+    assert M.get("accuracy", threshold=0.0)(y, logits) == 1.0
+    assert M.get("f1", threshold=0.0)(y, logits) == 1.0 and M.f1(y, logits) < 1.0
+    assert M.get("precision", threshold=0.0)(y, logits) == 1.0 and M.get("recall", threshold=0.0)(y, logits) == 1.0
+    assert M.get("mse", threshold=0.0) is M.mean_squared_error
