@@ -13,6 +13,26 @@ keeps working:
   became NaN or infinite during ``fit``.
 - :class:`ModelFileError` (``ValueError``): a model file that is not a valid
   scratchnn file (corrupt, truncated, hostile or of an unknown version).
+
+Where they come from, and what the messages hold:
+
+- layers check every input against their expected shape: the message names the
+  layer and its position (``Dense (layer 1 of 3)``), the expected shape in symbols
+  with the known sizes filled in (``(N, ..., 4)``), the received shape and a hint;
+- ``fit``/``evaluate``/``predict`` check the data once, before any work
+  (:mod:`scratchnn.validation`): arrays of real numbers (lists are converted), no
+  NaN/inf, not empty, X and y of the same length, targets that suit the loss and the
+  model's output (labels in ``[0, C)``, one-hot rows, the output's shape);
+- constructors check hyperparameters and say ``Received: name=value``;
+- ``fit`` raises :class:`TrainingDivergedError` naming the epoch, the batch and the
+  first layer (in forward order) with a non-finite gradient, with a hint, before
+  the optimizer step, so the weights are those of the last good step;
+- :func:`scratchnn.load_model` raises :class:`ModelFileError` for every problem
+  with a file's contents and never runs code from it (see :mod:`scratchnn.io`); a
+  missing file is the usual ``FileNotFoundError``.
+
+The command line prints any of these as one line ``scratchnn: error: ...`` with
+exit status 1; ``scratchnn --debug ...`` shows the traceback instead.
 """
 from __future__ import annotations
 

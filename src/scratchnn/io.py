@@ -289,7 +289,8 @@ class _Archive:
         got_shape, got_dtype, fortran = self.headers[key]
         _expect(shape is None or got_shape == tuple(shape), self.path,
                 f"array {key!r} has shape {got_shape}, expected {tuple(shape or ())}")
-        _expect(dtype is None or got_dtype == dtype, self.path, f"array {key!r} has dtype {got_dtype}, expected {dtype}")
+        _expect(dtype is None or got_dtype == dtype, self.path,
+                f"array {key!r} has dtype {got_dtype}, expected {dtype}")
         nbytes = math.prod(got_shape) * got_dtype.itemsize
         try:
             with self.zip.open(self.members[key]) as f:

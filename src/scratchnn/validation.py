@@ -118,7 +118,8 @@ def check_targets(loss, y: np.ndarray, output_shape: tuple, yname: str = "y") ->
                              f"{_shape_text(onehot_shape)}; got {got}.{hint}")
         if y.dtype.kind == "f":
             if not np.array_equal(y, np.round(y)):
-                raise DataError(f"{name}: {yname} holds fractional values (e.g. {float(y[y != np.round(y)].flat[0])!r}) "
+                example = float(y[y != np.round(y)].flat[0])
+                raise DataError(f"{name}: {yname} holds fractional values (e.g. {example!r}) "
                                 f"but class labels must be whole numbers in [0, {C - 1}]. For soft targets pass "
                                 f"probability rows of shape {_shape_text(onehot_shape)}.")
         lo, hi = int(y.min()), int(y.max())

@@ -18,7 +18,6 @@ import argparse
 import io
 import json
 import os
-import pickle
 import struct
 import sys
 import tempfile
@@ -181,7 +180,8 @@ def mutate(data: bytes, rng: np.random.Generator, marker: str) -> tuple[str, byt
     if kind == "array_shape":
         name = [n for n in names if n != "__config__.npy"][int(rng.integers(len(names) - 1))]
         arr = np.lib.format.read_array(io.BytesIO(items[name]))
-        new = rng.standard_normal(tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(0, 4))))).astype(arr.dtype)
+        shape = tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(0, 4))))
+        new = rng.standard_normal(shape).astype(arr.dtype)
         items[name] = npy(new)
         return kind, rezip(list(items.items()))
     if kind == "array_dtype":

@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 
 import scratchnn as sn
-from scratchnn.errors import (ConfigError, DataError, ModelFileError, NotBuiltError, ScratchnnError, ShapeError,
-                              TrainingDivergedError)
+from scratchnn.errors import (
+    ConfigError,
+    DataError,
+    ModelFileError,
+    NotBuiltError,
+    ScratchnnError,
+    ShapeError,
+    TrainingDivergedError,
+)
 
 L = sn.layers
 
@@ -66,7 +73,8 @@ def test_scalar_input():
 def test_conv_channels_last_and_missing_channel_axis():
     m = sn.Sequential([L.Conv2D(1, 2, 3), L.Flatten(), L.Dense(2 * 26 * 26, 2)], seed=0)
     m.build((1, 28, 28))
-    with pytest.raises(ShapeError, match=r"Conv2D \(layer 1 of 3\) expected input \(N, 1, H, W\), got \(2, 28, 28, 1\)\. "
+    with pytest.raises(ShapeError, match=r"Conv2D \(layer 1 of 3\) expected input \(N, 1, H, W\), "
+                                         r"got \(2, 28, 28, 1\)\. "
                                          r"Images are NCHW .*transpose\(0, 3, 1, 2\)"):
         m.predict(np.zeros((2, 28, 28, 1)))
     with pytest.raises(ShapeError, match=r"got \(2, 28, 28\)\. Images need a channel axis"):
@@ -91,7 +99,9 @@ def test_recurrent_needs_sequences():
 
 # ---------------------------------------------------------------- values
 @pytest.mark.parametrize("bad,match", [
-    (np.array([[1.0, np.nan, 0, 0]] * 3), r"x contains 3 NaN or infinite value\(s\) \(or values too large for float32\); the first at index \(0, 1\)\. Clean or impute"),
+    (np.array([[1.0, np.nan, 0, 0]] * 3),
+     r"x contains 3 NaN or infinite value\(s\) \(or values too large for float32\); the first at index \(0, 1\)\. "
+     r"Clean or impute"),
     (np.array([[1.0, 0, 0, np.inf]] * 2), r"x contains 2 NaN or infinite value\(s\) .*; the first at index \(0, 3\)"),
     (np.zeros((0, 4)), r"x is empty \(shape \(0, 4\)\)"),
     (np.array([["a", "b", "c", "d"]]), r"x must hold real numbers; got dtype <U1"),

@@ -88,7 +88,8 @@ def test_overflowing_gradient_in_dense_layer(rng):
     m.layers[0].params["W"][...] = 0
     before = m.get_weights()
     y = np.full((2, 1), 1e19, np.float32)  # loss = mean(1e38) is finite in float32... barely
-    with pytest.raises(TrainingDivergedError, match=r"the gradient of .W. in Dense \(layer 1 of 1\) is NaN or infinite"):
+    with pytest.raises(TrainingDivergedError,
+                       match=r"the gradient of .W. in Dense \(layer 1 of 1\) is NaN or infinite"):
         m.fit(X, y, batch_size=2, verbose=0, shuffle=False)
     assert _equal(m.get_weights(), before)
 

@@ -5,7 +5,6 @@ The big fuzz batch runs ``fuzz_model_files.py`` in a subprocess under RLIMIT_AS;
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
