@@ -209,3 +209,41 @@ def test_fuzz_batch_in_a_memory_limited_subprocess(tmp_path):
     assert not result["executed"] and not (tmp_path / "PWNED").exists()
     assert result["rejected"] > n // 2  # most hostile files must be refused, not silently "repaired"
     assert set(result["by_kind"]) == set(fz.KINDS)
+
+
+class _NoShapes(sn.layers.Layer):
+    """A layer with weights but without param_shapes: loading falls back to a budgeted generator."""
+
+    def __init__(self, n: int = 4, *, name=None):
+        super().__init__(name=name)
+        self.n = int(n)
+
+    def _build(self, input_shape, rng):
+        self.params["w"] = rng.standard_normal((self.n,)).astype(self.dtype)
+
+    def forward(self, x, training=False):
+        return x
+
+    def backward(self, dy):
+        self.grads["w"][...] = 0
+        return dy
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+def test_layer_without_param_shapes_cannot_draw_more_than_the_file_holds(tmp_path):
+    sn.registry.LAYERS["_NoShapes"] = _NoShapes
+    try:
+        m = sn.Sequential([L.Dense(2, 3), _NoShapes(4)], seed=0)
+        m.build((2,))
+        m.save(tmp_path / "ok.npz")
+        loaded = sn.load_model(tmp_path / "ok.npz")
+        assert np.array_equal(loaded.layers[1].params["w"], m.layers[1].params["w"])
+        assert loaded.layers[1].rng is loaded.rng  # the budgeted stand-in is gone after building
+        items = fz.members((tmp_path / "ok.npz").read_bytes())
+        cfg = fz.config_of(items)
+        cfg["model"]["layers"][1]["config"]["n"] = 10**10  # 40 GB of random numbers, if drawn
+        _load_fails(tmp_path, fz.rezip(fz.with_config(items, cfg)), "implies more parameters than the file holds")
+    finally:
+        del sn.registry.LAYERS["_NoShapes"]
