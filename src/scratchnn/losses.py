@@ -65,7 +65,16 @@ def _check_same_shape(name: str, y_pred, y_true) -> np.ndarray:
 
 @register_loss
 class MeanSquaredError(Loss):
-    """L = mean((y_pred - y)^2) over all elements;  dL/dy_pred = 2 (y_pred - y) / size."""
+    """L = mean((y_pred - y)^2) over all elements;  dL/dy_pred = 2 (y_pred - y) / size.
+
+    Example:
+        >>> import numpy as np, scratchnn as sn
+        >>> mse = sn.losses.MeanSquaredError()
+        >>> mse(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))   # (1 + 4) / 2
+        2.5
+        >>> mse.backward().ravel().tolist()                            # 2 (y_pred - y) / 2
+        [1.0, 2.0]
+    """
 
     def forward(self, y_pred, y_true):
         y_true = _check_same_shape("MeanSquaredError", y_pred, y_true)
@@ -171,12 +180,24 @@ class SoftmaxCrossEntropy(Loss):
     """Softmax followed by cross-entropy, fused: takes **logits** z of shape (..., C).
 
     Targets are integer class labels of shape (...) or one-hot/probability rows of
-    shape (..., C) (float or integer one-hot; the shape decides). With M = number of rows (N, or N*T for sequences):
+    shape (..., C) (float or integer one-hot; the shape decides). With M = number of
+    rows (N, or N*T for sequences):
 
         L = -(1/M) sum_rows sum_c y_c log softmax(z)_c
         dL/dz = (softmax(z) - y) / M
 
-    Fusing the two avoids log(0) and the large intermediate Jacobian of softmax.
+    Fusing the two avoids log(0) and the large intermediate Jacobian of softmax; it is
+    PyTorch's ``CrossEntropyLoss`` (which wants (N, C, T) where this takes (N, T, C)).
+
+    Example:
+        >>> import numpy as np, scratchnn as sn
+        >>> loss = sn.losses.SoftmaxCrossEntropy()
+        >>> z = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 1e4]])
+        >>> round(loss(z, np.array([0, 2])), 4)        # finite even for a logit of 1e4
+        0.1198
+        >>> loss.backward().round(3)
+        array([[-0.107,  0.053,  0.053],
+               [ 0.   ,  0.   ,  0.   ]])
     """
 
     def prepare_targets(self, y, dtype):

@@ -37,7 +37,15 @@ def _predicted(y_pred: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 0.5) -> float:
-    """Fraction of samples whose predicted class (argmax, or p > threshold) is the true one."""
+    """Fraction of samples whose predicted class (argmax, or p > threshold) is the true one.
+
+    Example:
+        >>> import numpy as np
+        >>> from scratchnn.metrics import accuracy
+        >>> scores = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+        >>> accuracy(np.array([0, 1, 1]), scores), accuracy(np.eye(2)[[0, 1, 1]], scores)
+        (0.6666666666666666, 0.6666666666666666)
+    """
     return float(np.mean(_predicted(y_pred, threshold) == _labels(y_true, y_pred.shape)))
 
 

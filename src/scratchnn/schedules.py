@@ -51,7 +51,13 @@ class Schedule:
 
 @register_schedule
 class StepDecay(Schedule):
-    """lr(step) = initial_lr * gamma ^ floor(step / step_size)."""
+    """lr(step) = initial_lr * gamma ^ floor(step / step_size) (PyTorch's ``StepLR``).
+
+    Example:
+        >>> from scratchnn.schedules import StepDecay
+        >>> [StepDecay(0.1, step_size=2, gamma=0.5)(s) for s in range(5)]
+        [0.1, 0.1, 0.05, 0.05, 0.025]
+    """
 
     def __init__(self, initial_lr: float, step_size: int, gamma: float = 0.1) -> None:
         self.initial_lr = _positive("StepDecay", "initial_lr", initial_lr)

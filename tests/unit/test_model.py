@@ -305,3 +305,19 @@ def test_set_weights_checks_shapes():
         model.set_weights(weights)
     with pytest.raises(sn.ShapeError, match="the model has 3 layers; got weights for 1"):
         model.set_weights(weights[:1])
+
+
+# ------------------------------------------------------------ doc examples
+CORE_MODULES = ["scratchnn.model", "scratchnn.article", "scratchnn.gradcheck", "scratchnn.losses",
+                "scratchnn.optimizers", "scratchnn.schedules", "scratchnn.metrics", "scratchnn.layers.dense",
+                "scratchnn.layers.dropout", "scratchnn.layers.activations", "scratchnn.functional.activations",
+                "scratchnn.initializers", "scratchnn.callbacks"]
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {module} failed"

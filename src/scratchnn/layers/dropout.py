@@ -23,6 +23,15 @@ class Dropout(Layer):
         input (N, *) -> output (N, *)
 
     Backward: dx = dy * m / (1 - rate).
+
+    Example:
+        >>> import numpy as np, scratchnn as sn
+        >>> drop = sn.layers.Dropout(0.5)
+        >>> drop.build((6,), np.random.default_rng(1))
+        >>> drop(np.ones((1, 6)), training=True).tolist()   # kept units are scaled by 1 / (1 - rate)
+        [[2.0, 0.0, 0.0, 0.0, 2.0, 2.0]]
+        >>> drop(np.ones((1, 6))).tolist()                   # identity at inference
+        [[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]
     """
 
     has_training_mode = True
