@@ -153,6 +153,15 @@ class SGD(Optimizer):
     Without momentum: p <- p - lr g.
     With momentum mu: b <- mu b + g (b = g at the first step), then
     p <- p - lr b, or with ``nesterov=True`` p <- p - lr (g + mu b).
+
+    Example:
+        >>> import numpy as np, scratchnn as sn
+        >>> opt = sn.optimizers.SGD(lr=0.1, momentum=0.9)
+        >>> p = np.array([1.0])
+        >>> for _ in range(2):
+        ...     opt.step([("0/w", p, np.array([1.0]))])   # b = 1, then b = 1.9
+        >>> p.round(6).tolist()
+        [0.71]
     """
 
     slots = ("momentum_buffer",)
