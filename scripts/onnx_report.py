@@ -6,6 +6,11 @@ Runs every per-layer case of the ONNX tests (``tests/layer_cases.py`` plus
 layer class with the largest |onnxruntime - predict| over its cases, then one JSON line.
 
     python scripts/onnx_report.py
+    python scripts/onnx_report.py runs/mlp/model.npz runs/cnn/model.npz   # + trained digit models
+
+Trained image classifiers given on the command line are also exported and run on the
+2,000 images of the bundled MNIST test subset: largest difference in the outputs and
+how many predicted classes agree.
 """
 from __future__ import annotations
 
@@ -24,6 +29,22 @@ from onnx_cases import (BATCH_SIZES, MODEL_CASES, build_model_case, layer_cases,
 import scratchnn as sn  # noqa: E402
 import scratchnn.onnx as sno  # noqa: E402
 from scratchnn.registry import LAYERS  # noqa: E402
+
+
+def trained(path: str) -> dict:
+    """Export a trained image classifier and compare it on the bundled MNIST test images."""
+    import numpy as np
+
+    from scratchnn.datasets import images_to_inputs, load_bundled_mnist
+
+    model = sn.load_model(path, compile=False)
+    _, test = load_bundled_mnist()
+    x = images_to_inputs(test[0], model.input_shape)
+    expected = model.predict(x)
+    got = sno.run_onnx(sno.to_onnx(model), x)
+    return {"model": path, "images": len(x), "max_abs_diff": float(np.max(np.abs(got - expected))),
+            "max_abs_output": float(np.max(np.abs(expected))),
+            "same_class": int(np.sum(got.argmax(1) == expected.argmax(1)))}
 
 
 def main() -> None:
@@ -66,11 +87,16 @@ def main() -> None:
         print(f"{name + ' model':<16} {'':>5}  {('%.3g' % diff) if diff is not None else 'layers missing':>20}")
     if missing:
         print(f"registered layers without a test case: {missing}")
+    runs = [trained(p) for p in sys.argv[1:]]
+    for r in runs:
+        print(f"{r['model']}: {r['images']} bundled MNIST test images, max |ort - predict| = "
+              f"{r['max_abs_diff']:.3g} (outputs up to {r['max_abs_output']:.3g}), "
+              f"same class for {r['same_class']}/{r['images']}")
     print(json.dumps({
         "onnx_report": {name: {"cases": r["cases"], "max_abs_diff": r["max_abs_diff"]}
                         for name, r in sorted(layers.items()) if "not_exportable" not in r},
         "not_exportable": {name: r["not_exportable"] for name, r in layers.items() if "not_exportable" in r},
-        "models": models, "opset": sno.DEFAULT_OPSET, "batch_sizes": list(BATCH_SIZES),
+        "models": models, "trained": runs, "opset": sno.DEFAULT_OPSET, "batch_sizes": list(BATCH_SIZES),
         "onnxruntime": onnxruntime.__version__,
     }))
 
