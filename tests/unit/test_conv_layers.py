@@ -60,7 +60,7 @@ def test_float32_end_to_end():
     d = np.ones_like(h)
     for layer in reversed(model.layers):
         d = layer.backward(d)
-        assert d.dtype == np.float32, f"{type(layer).__name__} backward returned {d.dtype}"
+        assert d is None or d.dtype == np.float32, f"{type(layer).__name__} backward returned {d.dtype}"
         assert all(g.dtype == np.float32 for g in layer.grads.values())
 
 
@@ -258,3 +258,18 @@ def test_threaded_element_wise_steps_give_identical_results(rng):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ConfigError, match="n must be a positive integer"):
         F.set_num_threads(0)
+
+
+def test_first_conv_layer_skips_the_input_gradient(rng):
+    model = sn.Sequential([L.Conv2D(1, 2, 3), L.ReLU(), L.Flatten(),
+                           L.Dense(2 * 4 * 4, 2)], seed=0)
+    model.build((1, 6, 6))
+    x = rng.standard_normal((3, 1, 6, 6)).astype(np.float32)
+    model.forward(x)
+    assert model.backward(np.ones((3, 2), np.float32)) is None
+    assert np.abs(model.layers[0].grads["W"]).sum() > 0
+    conv1d = sn.Sequential([L.Conv1D(2, 3, 2), L.Flatten()], seed=0)
+    conv1d.build((2, 5))
+    conv1d.forward(rng.standard_normal((2, 2, 5)).astype(np.float32))
+    assert conv1d.backward(np.ones((2, 12), np.float32)) is None
+    assert sn.gradcheck(model, x.astype(np.float64)).ok  # the check still gets dx from its own copies

@@ -148,22 +148,28 @@ def window_view(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]
 
 # ---------------------------------------------------------------- im2col
 def im2col(xh: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pads: Pads,
-           dilation: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+           dilation: tuple[int, int], ones_column: bool = False) -> tuple[np.ndarray, tuple[int, int]]:
     """Unfold NHWC ``xh`` into ``cols`` of shape (N·Ho·Wo, kh·kw·C), rows in (n, h, w) order.
 
-    Column order is (i, j, c): kernel row, kernel column, channel. One copy.
+    Column order is (i, j, c): kernel row, kernel column, channel. One copy. With
+    ``ones_column`` a last column of ones is appended (then ``cols · [Wm; b]`` adds the
+    bias inside the matrix product, and ``colsᵀ · dy`` yields db as its last row).
     """
     n, h, w, c = xh.shape
     ho = conv_output_size(h, kernel[0], stride[0], pads[0], dilation[0])
     wo = conv_output_size(w, kernel[1], stride[1], pads[1], dilation[1])
-    cols = np.empty((n, ho, wo, kernel[0], kernel[1], c), dtype=xh.dtype)
+    k = kernel[0] * kernel[1] * c
+    buf = np.empty((n, ho, wo, k + int(ones_column)), dtype=xh.dtype)
+    cols = buf[..., :k].reshape(n, ho, wo, kernel[0], kernel[1], c)
 
     def work(lo, hi):
         xp = pad_nhwc(xh[lo:hi], pads)
         np.copyto(cols[lo:hi], window_view(xp, kernel, stride, dilation, (ho, wo)))
+        if ones_column:
+            buf[lo:hi, ..., k] = 1
 
     batch_parallel(work, n)
-    return cols.reshape(n * ho * wo, kernel[0] * kernel[1] * c), (ho, wo)
+    return buf.reshape(n * ho * wo, buf.shape[-1]), (ho, wo)
 
 
 def col2im(dcols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[int, int],
@@ -208,10 +214,17 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: t
     """
     c_out, c_in, kh, kw = W.shape
     xh = to_nhwc(x)
-    cols, (ho, wo) = im2col(xh, (kh, kw), stride, pads, dilation)
-    wm = W.transpose(2, 3, 1, 0).reshape(kh * kw * c_in, c_out)
-    y2 = cols @ wm
-    if b is not None:
+    k = kh * kw * c_in
+    # With few columns (the first layer of an image model) the bias rides in the matrix
+    # product on a column of ones: cheaper than separate passes for y += b and db = sum(dy).
+    bias_in_cols = b is not None and k < 32
+    cols, (ho, wo) = im2col(xh, (kh, kw), stride, pads, dilation, ones_column=bias_in_cols)
+    wm = W.transpose(2, 3, 1, 0).reshape(k, c_out)
+    if bias_in_cols:
+        y2 = cols @ np.concatenate([wm, b[None, :]])
+    else:
+        y2 = cols @ wm
+    if b is not None and not bias_in_cols:
         rows = ho * wo
 
         def add_bias(lo, hi):
@@ -219,7 +232,8 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: t
 
         batch_parallel(add_bias, x.shape[0])
     y = to_nchw(y2.reshape(x.shape[0], ho, wo, c_out))
-    return y, (cols, wm, xh.shape, W.shape, stride, pads, dilation, (ho, wo), b is not None)
+    bias = "cols" if bias_in_cols else ("sum" if b is not None else None)
+    return y, (cols, wm, xh.shape, W.shape, stride, pads, dilation, (ho, wo), bias)
 
 
 def conv2d_backward(dy: np.ndarray, cache: tuple, need_dx: bool = True
@@ -229,12 +243,13 @@ def conv2d_backward(dy: np.ndarray, cache: tuple, need_dx: bool = True
     dWm = colsᵀ · dy,  db = Σ_{n,h,w} dy,  dx = col2im(dy · Wmᵀ). Returns (dx, dW, db);
     dx is None when ``need_dx`` is False, db is None without a bias.
     """
-    cols, wm, x_shape, w_shape, stride, pads, dilation, out_hw, has_bias = cache
+    cols, wm, x_shape, w_shape, stride, pads, dilation, out_hw, bias = cache
     c_out, c_in, kh, kw = w_shape
+    k = kh * kw * c_in
     dy2 = to_nhwc(dy).reshape(-1, c_out)  # a view when dy is NHWC memory, else one copy
     dwm = cols.T @ dy2
-    dW = dwm.reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1)
-    db = dy2.sum(axis=0) if has_bias else None
+    dW = dwm[:k].reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1)
+    db = dwm[k] if bias == "cols" else (dy2.sum(axis=0) if bias == "sum" else None)
     if not need_dx:
         return None, dW, db
     dcols = dy2 @ wm.T
@@ -301,17 +316,15 @@ def maxpool2d_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
     if cache[0] == "fast":
         _, (b_wins, d_wins, bottom_wins), (n, h, w, c) = cache
         dxh = np.empty((n, h // 2, 2, w // 2, 2, c), dtype=dy.dtype)
-        zero = dy.dtype.type(0)
 
         def work(lo, hi):
             s_ = slice(lo, hi)
-            g, out = dyh[s_], dxh[s_]
-            top = np.where(bottom_wins[s_], zero, g)   # exact: one of top, bottom is dy, the other 0
-            bottom = g - top
-            np.copyto(out[:, :, 0, :, 0], np.where(b_wins[s_], zero, top))
-            np.subtract(top, out[:, :, 0, :, 0], out=out[:, :, 0, :, 1])
-            np.copyto(out[:, :, 1, :, 0], np.where(d_wins[s_], zero, bottom))
-            np.subtract(bottom, out[:, :, 1, :, 0], out=out[:, :, 1, :, 1])
+            g, out, top = dyh[s_], dxh[s_], ~bottom_wins[s_]
+            # a wins if the top pair wins and b does not beat a; and so on
+            np.multiply(g, np.greater(top, b_wins[s_]), out=out[:, :, 0, :, 0])
+            np.multiply(g, top & b_wins[s_], out=out[:, :, 0, :, 1])
+            np.multiply(g, np.greater(bottom_wins[s_], d_wins[s_]), out=out[:, :, 1, :, 0])
+            np.multiply(g, bottom_wins[s_] & d_wins[s_], out=out[:, :, 1, :, 1])
 
         batch_parallel(work, n)
         return to_nchw(dxh.reshape(n, h, w, c))

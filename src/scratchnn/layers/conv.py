@@ -122,7 +122,8 @@ class Conv2D(_ConvND):
         - W: (C_out, C_in, kh, kw), PyTorch's ``Conv2d.weight`` layout; b: (C_out,).
 
     Backward (im2col form, cols = unfolded x of shape (N·H_out·W_out, kh·kw·C_in)):
-        dW = colsᵀ · dy,  db = Σ_{n,h,w} dy,  dx = col2im(dy · Wᵀ).
+        dW = colsᵀ · dy,  db = Σ_{n,h,w} dy,  dx = col2im(dy · Wᵀ). As the first layer of a
+        model (``input_grad_required`` False) it skips dx and returns None.
 
     The output is a transposed view of a channels-last buffer (see
     :mod:`scratchnn.functional.conv`); call ``np.ascontiguousarray`` on it if you need
@@ -155,7 +156,7 @@ class Conv2D(_ConvND):
         return y
 
     def backward(self, dy):
-        dx, dW, db = F.conv2d_backward(dy, self.cache)
+        dx, dW, db = F.conv2d_backward(dy, self.cache, need_dx=self.input_grad_required)
         self.grads["W"][...] = dW
         if self.use_bias:
             self.grads["b"][...] = db
@@ -196,8 +197,8 @@ class Conv1D(_ConvND):
         return y[:, :, 0, :]
 
     def backward(self, dy):
-        dx, dW, db = F.conv2d_backward(dy[:, :, None, :], self.cache)
+        dx, dW, db = F.conv2d_backward(dy[:, :, None, :], self.cache, need_dx=self.input_grad_required)
         self.grads["W"][...] = dW[:, :, 0, :]
         if self.use_bias:
             self.grads["b"][...] = db
-        return dx[:, :, 0, :]
+        return None if dx is None else dx[:, :, 0, :]
