@@ -95,3 +95,22 @@ def test_recurrent_layer_with_a_fixed_initial_state_is_refused():
         sno.to_onnx(model)
     model.layers[0].initial_state = None
     assert sno.to_onnx(model).graph.node
+
+
+def test_missing_onnx_package_says_how_to_install(monkeypatch):
+    import sys
+
+    model = _built([L.Dense(4, 2)])
+    monkeypatch.setitem(sys.modules, "onnx", None)  # makes "import onnx" raise ImportError
+    with pytest.raises(ImportError, match=r"pip install 'scratchnn\[onnx\]'"):
+        sno.to_onnx(model)
+
+
+def test_missing_onnxruntime_says_how_to_install(monkeypatch):
+    import sys
+
+    model = _built([L.Dense(4, 2)])
+    proto = sno.to_onnx(model)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(ImportError, match="pip install onnxruntime"):
+        sno.run_onnx(proto, np.zeros((1, 4)))

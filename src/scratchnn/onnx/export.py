@@ -30,7 +30,7 @@ class NotExportableError(ScratchnnError, ValueError):
 def _require_onnx():
     try:
         import onnx
-    except ImportError as exc:  # pragma: no cover - exercised only without onnx
+    except ImportError as exc:
         raise ImportError("ONNX export needs the onnx package: pip install 'scratchnn[onnx]' "
                           "(or pip install onnx).") from exc
     return onnx
@@ -173,7 +173,7 @@ def run_onnx(onnx_model, x: np.ndarray) -> np.ndarray:
     """Run an exported model (a path or a ``ModelProto``) on ``x`` with onnxruntime (CPU)."""
     try:
         import onnxruntime as ort
-    except ImportError as exc:  # pragma: no cover - exercised only without onnxruntime
+    except ImportError as exc:
         raise ImportError("running ONNX models needs onnxruntime: pip install onnxruntime") from exc
     if isinstance(onnx_model, (str, os.PathLike)):
         source = os.fspath(onnx_model)
