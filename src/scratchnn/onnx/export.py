@@ -70,12 +70,19 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
     if not model.built:
         raise NotBuiltError("ONNX export needs a built model: fit it, load it, or call "
                             "model.build(input_shape) first.")
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
-        raise ScratchnnError(f"export: opset must be an integer >= {MIN_OPSET}. "
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise ScratchnnError(f"export: opset must be an integer from {MIN_OPSET} to {newest} "
+                             f"(the newest this onnx {onnx.__version__} knows). "
                              f"Received: opset={opset!r}")
-    dtype = np.dtype(dtype)
+    requested = dtype
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
     if dtype not in (np.float32, np.float64):
-        raise ScratchnnError(f"export: dtype must be float32 or float64. Received: dtype={dtype}")
+        raise ScratchnnError("export: dtype must be float32 or float64. "
+                             f"Received: dtype={requested!r}")
     if input_name == output_name:
         raise ScratchnnError("export: input_name and output_name must differ. "
                              f"Received: input_name={input_name!r}, output_name={output_name!r}")
@@ -141,8 +148,11 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
     Args:
         model: a built :class:`~scratchnn.Sequential`.
         path: where to write the ``.onnx`` file.
-        opset: ONNX opset, >= 14 (default 17; from 20, GELU uses the ``Gelu`` op).
-        dtype: ``"float32"`` (default, what runtimes are fastest at) or ``"float64"``.
+        opset: ONNX opset, from 14 to the installed onnx's newest (default 17, which every
+            onnxruntime since 1.13 runs; from 20, GELU uses the ``Gelu`` op).
+        dtype: ``"float32"`` (default, what runtimes are fastest at) or ``"float64"``
+            (a valid file, but onnxruntime's CPU Conv and LSTM kernels are float32-only,
+            so it suits dense networks).
         input_name, output_name: the graph's tensor names.
 
     Returns:
