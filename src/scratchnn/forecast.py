@@ -87,8 +87,8 @@ class ForecastResult:
                        if best == "naive" else ""))
         if ours < theirs:
             return f"The {self.cell.upper()} beats the {label} forecast: RMSE {change:.1f}% lower."
-        return (f"The {self.cell.upper()} does NOT beat the {label} forecast: RMSE {-change:.1f}% higher. "
-                + ("This is the usual result on prices: past prices say little about tomorrow's change."
+        return (f"The {self.cell.upper()} does NOT beat the {label} forecast: RMSE {-change:.1f}% higher."
+                + (" This is the usual result on prices: past prices say little about tomorrow's change."
                    if best == "naive" else ""))
 
     def report(self) -> str:
