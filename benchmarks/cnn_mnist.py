@@ -39,7 +39,8 @@ BATCH = 128
 def load_cached(path):
     d = np.load(path)
     to_float = lambda a: (a.reshape(len(a), 1, 28, 28).astype(np.float32) / np.float32(255.0))  # noqa: E731
-    return to_float(d["x_train"]), d["y_train"].astype(np.int64), to_float(d["x_test"]), d["y_test"].astype(np.int64)
+    return (to_float(d["x_train"]), d["y_train"].astype(np.int64),
+            to_float(d["x_test"]), d["y_test"].astype(np.int64))
 
 
 def scratchnn_model(seed: int):

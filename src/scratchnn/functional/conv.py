@@ -89,7 +89,7 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, pad: tuple[int, in
 
 
 def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
-    """Padding (lo, hi) that keeps the size at stride 1: total d (k - 1), the odd one at the end (as PyTorch)."""
+    """Padding (lo, hi) keeping the size at stride 1: total d (k - 1), the odd one at the end (as PyTorch)."""
     total = dilation * (kernel - 1)
     return total // 2, total - total // 2
 
@@ -192,7 +192,8 @@ def col2im(dcols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[
         for i in range(kh):
             for j in range(kw):
                 hs, ws = i * dh, j * dw
-                dxp[lo:hi, hs:hs + sh * (ho - 1) + 1:sh, ws:ws + sw * (wo - 1) + 1:sw] += d6[lo:hi, :, :, i, j]
+                rows, cols = slice(hs, hs + sh * (ho - 1) + 1, sh), slice(ws, ws + sw * (wo - 1) + 1, sw)
+                dxp[lo:hi, rows, cols] += d6[lo:hi, :, :, i, j]
 
     batch_parallel(work, n)
     return dxp[:, t:t + h, left:left + w]

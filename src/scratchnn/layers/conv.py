@@ -103,7 +103,7 @@ class _ConvND(Layer):
 class Conv2D(_ConvND):
     """2-D convolution (cross-correlation, as in PyTorch), NCHW:
 
-    y[n, o, h, w] = b[o] + Σ_c Σ_{i<kh} Σ_{j<kw} W[o, c, i, j] · x_pad[n, c, h·s_h + i·d_h, w·s_w + j·d_w]
+    y[n, o, h, w] = b[o] + Σ_{c, i<kh, j<kw} W[o, c, i, j] · x_pad[n, c, h·s_h + i·d_h, w·s_w + j·d_w]
 
     Args:
         in_channels: C_in (> 0). out_channels: C_out (> 0).

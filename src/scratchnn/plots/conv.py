@@ -17,7 +17,8 @@ def _as_image_batch(image, model) -> np.ndarray:
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4 or x.shape[0] != 1:
-        raise ValueError(f"plot_feature_maps: expected one image (H, W), (C, H, W) or (1, C, H, W); got {x.shape}")
+        raise ValueError("plot_feature_maps: expected one image (H, W), (C, H, W) or (1, C, H, W); "
+                         f"got {x.shape}")
     scale = 1.0 / 255.0 if x.dtype == np.uint8 else 1.0
     return (x.astype(model.dtype) * model.dtype.type(scale))
 
