@@ -42,6 +42,11 @@ LSTM; ``None`` means zeros) before the forward pass, or pass ``initial_state=`` 
 ``(h_T, c_T)``), and after backward ``layer.initial_state_grad`` holds dL/dh0 (or
 ``(dL/dh0, dL/dc0)``). Feeding ``final_state`` back as ``initial_state`` runs a long
 sequence in pieces (used for text sampling).
+
+Training tip: BPTT multiplies by ``U`` once per step, so gradients can explode on long
+sequences; clip them with the optimizer's ``clip_norm`` (e.g.
+``sn.optimizers.Adam(lr=2e-3, clip_norm=5.0)``), as ``scratchnn textgen`` and
+``scratchnn forecast`` do by default.
 """
 from __future__ import annotations
 
