@@ -274,13 +274,14 @@ def _fast_2x2(x: np.ndarray, kernel, stride, pads) -> bool:
 
 
 def maxpool2d_forward(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
-                      pads: Pads = ((0, 0), (0, 0))) -> tuple[np.ndarray, tuple]:
+                      pads: Pads = ((0, 0), (0, 0)), need_grad: bool = True) -> tuple[np.ndarray, tuple]:
     """y[n, c, h, w] = max over the window at (h·s, w·s) of x padded with -inf.
 
     Ties: the gradient goes to the **first** maximum of each window in row-major
     order, exactly as PyTorch, so it is never counted twice. The common 2x2,
     stride-2 case uses a reshape (N, H/2, 2, W/2, 2, C) instead of a window copy.
-    Returns ``(y, cache)``; y is (N, C, Ho, Wo).
+    Returns ``(y, cache)``; y is (N, C, Ho, Wo). With ``need_grad=False`` (inference) the
+    fast path skips what only the backward pass needs.
     """
     xh = to_nhwc(x)
     if _fast_2x2(x, kernel, stride, pads):
@@ -290,13 +291,15 @@ def maxpool2d_forward(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int,
         yh = np.empty((n, h // 2, w // 2, c), dtype=x.dtype)
         # The first maximum in (a, b, c, d) order wins: b only if b > a, d only if d > c,
         # the bottom pair only if it is strictly larger than the top pair.
-        choice = tuple(np.empty(yh.shape, dtype=bool) for _ in range(3))
+        choice = tuple(np.empty(yh.shape if need_grad else (0,), dtype=bool) for _ in range(3))
 
         def work(lo, hi):
             s_ = slice(lo, hi)
             top = np.maximum(a[s_], b_[s_])
             bottom = np.maximum(c_[s_], d_[s_])
             np.maximum(top, bottom, out=yh[s_])
+            if not need_grad:
+                return
             np.greater(b_[s_], a[s_], out=choice[0][s_])
             np.greater(d_[s_], c_[s_], out=choice[1][s_])
             np.greater(bottom, top, out=choice[2][s_])

@@ -69,10 +69,15 @@ class MaxPool2D(_Pool2D):
     """
 
     def forward(self, x, training=False):
-        y, self.cache = F.maxpool2d_forward(x, self.kernel_size, self.stride, self.pads)
+        # In inference only the maxima are computed; a backward pass after it (saliency,
+        # gradient checks) recomputes which element of each window won.
+        y, cache = F.maxpool2d_forward(x, self.kernel_size, self.stride, self.pads, need_grad=training)
+        self.cache = cache if training else x
         return y
 
     def backward(self, dy):
+        if not isinstance(self.cache, tuple):
+            _, self.cache = F.maxpool2d_forward(self.cache, self.kernel_size, self.stride, self.pads)
         return F.maxpool2d_backward(dy, self.cache)
 
 
