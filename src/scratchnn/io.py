@@ -114,7 +114,7 @@ def _remove_stale_temps(path: str) -> int:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name != "posix":  # on Windows os.kill(pid, 0) would terminate pid
         return True
     try:
         os.kill(pid, 0)
