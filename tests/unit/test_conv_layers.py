@@ -264,3 +264,15 @@ def test_first_conv_layer_skips_the_input_gradient(rng):
     conv1d.forward(rng.standard_normal((2, 2, 5)).astype(np.float32))
     assert conv1d.backward(np.ones((2, 12), np.float32)) is None
     assert sn.gradcheck(model, x.astype(np.float64)).ok  # the check still gets dx from its own copies
+
+
+def test_zoo_cnn_builds_for_any_image_size():
+    from scratchnn.zoo import build_model, default_training
+
+    model = build_model("cnn", (1, 12, 16), n_classes=3, seed=0)
+    assert [type(layer).__name__ for layer in model.layers][:3] == ["Conv2D", "ReLU", "MaxPool2D"]
+    assert model.output_shape == (3,) and model.layers[7].in_features == 64 * 3 * 4
+    assert model.predict(np.zeros((2, 1, 12, 16), np.float32)).shape == (2, 3)
+    assert default_training("cnn")["epochs"] == 5
+    with pytest.raises(ConfigError, match="input_shape must be"):
+        build_model("cnn", (784,))
