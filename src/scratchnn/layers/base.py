@@ -1,6 +1,6 @@
 """The layer contract, written once.
 
-Every layer in scratchnn follows the same five steps:
+Every layer in scratchnn follows the same steps:
 
 1. ``__init__(**hyperparameters)`` validates and stores the hyperparameters. No arrays.
 2. ``build(input_shape, rng, dtype)`` creates ``self.params`` (a dict of arrays in
@@ -15,6 +15,10 @@ Every layer in scratchnn follows the same five steps:
    model sets that on its first layer, whose input needs no gradient).
 5. ``get_config()`` returns the constructor arguments as a JSON-safe dict; it is
    what a model file stores, and ``cls(**config)`` rebuilds the layer.
+6. A layer with parameters also defines ``param_shapes(input_shape) -> {name: shape}``,
+   computed without allocating anything: loading a model file compares it with the
+   shapes stored in the file *before* building, so a hostile configuration cannot make
+   the loader allocate without bound (``tests/robustness`` enforces it for every layer).
 
 Conventions: the batch axis comes first; images are NCHW (as in PyTorch);
 sequences are (N, T, D). Inputs are checked against :attr:`expected_shape`
