@@ -27,7 +27,7 @@ def _labels(y_true: np.ndarray, y_pred_shape: tuple) -> np.ndarray:
         y_true = y_true[..., 0]  # labels or 0/1 targets with a trailing axis of 1
     if n_classes == 1 and y_true.dtype.kind == "f":
         return (y_true > 0.5).astype(np.int64)  # 0/1 targets stored as floats (or soft targets)
-    return y_true.astype(np.int64)
+    return y_true.astype(np.int64, copy=False)
 
 
 def _predicted(y_pred: np.ndarray, threshold: float = 0.5) -> np.ndarray:
