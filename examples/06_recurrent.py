@@ -63,6 +63,7 @@ text = ("To be, or not to be, that is the question:\n"
         "Whether 'tis nobler in the mind to suffer\n"
         "The slings and arrows of outrageous fortune,\n") * 20
 lm, log = textgen.train_char_lm(text, steps=steps, seq_len=40, batch_size=32, embedding_dim=16,
-                                hidden_size=64, cell="gru", lr=5e-3, clip_norm=5.0, eval_every=max(steps // 3, 1))
+                                hidden_size=64, cell="gru", lr=5e-3, clip_norm=5.0,
+                                eval_every=max(steps // 3, 1))
 print(f"validation: {log['val_bpc_final']:.2f} bits/char")
 print(textgen.sample(lm, 120, prompt="To be", temperature=0.5, seed=0))

@@ -97,8 +97,8 @@ class ForecastResult:
         span = ""
         if self.time is not None:
             span = f" ({self.time[self.start[0]]:.2f} to {self.time[self.start[-1] + self.horizon - 1]:.2f})"
-        lines = [f"Forecast of {self.name}: {n} values, window {self.window}, horizon {self.horizon}, "
-                 f"{self.cell.upper()} trained {self.epochs_run} epochs",
+        lines = [(f"Forecast of {self.name}: {n} values, window {self.window}, horizon {self.horizon}, "
+                  f"{self.cell.upper()} trained {self.epochs_run} epochs"),
                  f"Test part: {len(self.start)} forecasts{span}; errors in the series' units",
                  f"{'forecaster':<28}{'RMSE':>12}{'MAE':>12}"]
         for key, s in self.scores.items():

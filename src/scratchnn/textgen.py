@@ -27,7 +27,8 @@ from . import losses, optimizers
 from .datasets.text import CharVocab, random_batches, sequences, split_ids
 from .errors import ConfigError, DataError
 from .layers import GRU, LSTM, Dense, Embedding, SimpleRNN
-from .layers.recurrent import Bidirectional, RecurrentBase
+from .layers.bidirectional import Bidirectional
+from .layers.recurrent import RecurrentBase
 from .model import Sequential
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}

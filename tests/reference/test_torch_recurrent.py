@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 KINDS = {"SimpleRNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
-SIZES = dict(N=st.integers(1, 4), T=st.integers(1, 7), D=st.integers(1, 4), H=st.integers(1, 5))
+SIZES = {"N": st.integers(1, 4), "T": st.integers(1, 7), "D": st.integers(1, 4), "H": st.integers(1, 5)}
 
 
 def _load_from_torch(layer, module, suffix=""):

@@ -44,7 +44,7 @@ def test_char_lm_learns_saves_vocab_and_samples(tmp_path):
     # 9 distinct characters: knowing nothing costs log2(9) = 3.17 bits; the text is periodic
     assert log["val_bpc"][-1] < 0.5 * math.log2(9), log
     assert log["val_bpc"][-1] == pytest.approx(textgen.bits_per_char(model, CharVocab.from_text(text).encode(
-        text)[int(round(len(text) * 0.9)):], 16, max_sequences=64))
+        text)[round(len(text) * 0.9):], 16, max_sequences=64))
     path = tmp_path / "lm.npz"
     model.save(path)
     loaded = sn.load_model(path)

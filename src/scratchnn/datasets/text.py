@@ -94,7 +94,7 @@ def split_ids(ids: np.ndarray, val_fraction: float = 0.1) -> tuple[np.ndarray, n
     """Training and validation parts: the **last** ``val_fraction`` of the text is validation."""
     if not 0.0 < val_fraction < 1.0:
         raise ConfigError(f"val_fraction must be in (0, 1). Received: val_fraction={val_fraction!r}")
-    cut = int(round(len(ids) * (1.0 - val_fraction)))
+    cut = round(len(ids) * (1.0 - val_fraction))
     return ids[:cut], ids[cut:]
 
 

@@ -112,8 +112,8 @@ def split_points(n: int, val_fraction: float = 0.15, test_fraction: float = 0.15
     if val_fraction + test_fraction >= 0.9:
         raise ConfigError(f"val_fraction + test_fraction must leave at least 10% for training. "
                           f"Received: val_fraction={val_fraction}, test_fraction={test_fraction}")
-    test_start = int(round(n * (1.0 - test_fraction)))
-    val_start = int(round(n * (1.0 - test_fraction - val_fraction)))
+    test_start = round(n * (1.0 - test_fraction))
+    val_start = round(n * (1.0 - test_fraction - val_fraction))
     return val_start, test_start
 
 

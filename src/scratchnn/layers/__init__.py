@@ -2,13 +2,14 @@
 from .activations import (ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
                           Softplus, Tanh, get_activation)
 from .base import Layer
+from .bidirectional import Bidirectional
 from .conv import Conv1D, Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .normalization import BatchNorm
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool1D, MaxPool2D
-from .recurrent import GRU, LSTM, Bidirectional, RecurrentBase, SimpleRNN
+from .recurrent import GRU, LSTM, RecurrentBase, SimpleRNN
 from .reshape import Flatten, Reshape
 from .spatial_dropout import Dropout2D, SpatialDropout
 
