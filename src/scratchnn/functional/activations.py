@@ -28,8 +28,16 @@ def sigmoid(x):
 
     sigma'(x) = sigma(x) (1 - sigma(x)).
     """
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    x = xp.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    e = xp.abs(x, out=xp.empty_like(x))  # e = exp(-|x|), in one buffer (0-d arrays too)
+    xp.negative(e, out=e)
+    xp.exp(e, out=e)
+    out = xp.where(x >= 0, 1.0, e)  # numerator: 1 for x >= 0, e^x = e for x < 0
+    e += 1.0
+    out /= e
+    return out
 
 
 def sigmoid_grad(x, y, dy):
