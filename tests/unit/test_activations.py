@@ -228,6 +228,6 @@ def test_sigmoid_in_unit_interval_and_symmetric(x):
 def test_sigmoid_accepts_scalars_ints_and_views():
     assert float(F.sigmoid(0.0)) == 0.5
     np.testing.assert_allclose(F.sigmoid(np.array([-1, 0, 2])), 1 / (1 + np.exp(-np.array([-1.0, 0.0, 2.0]))))
-    view = np.arange(12.0).reshape(3, 4)[:, ::2] - 5
+    view = (np.arange(12.0).reshape(3, 4) - 5)[:, ::2]
     np.testing.assert_allclose(F.sigmoid(view), 1 / (1 + np.exp(-view)))
     assert view.base is not None and view[0, 0] == -5  # the input is never written to
