@@ -15,6 +15,7 @@ extra) and fails loudly if that name moves, rather than silently dropping output
 from __future__ import annotations
 
 import contextlib
+import os
 
 import threadpoolctl
 
@@ -54,5 +55,8 @@ def on_config(config, **kwargs):
     _python.exec_python = _exec_python_capturing
     # The pages train small networks on small batches, where one BLAS thread is
     # faster than two (and the build runs on a 2-core CI machine).
+    # Commands the pages run (scratchnn train ...) inherit the same setting.
     _limits = threadpoolctl.threadpool_limits(1)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     return config
