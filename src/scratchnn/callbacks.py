@@ -99,8 +99,9 @@ class EarlyStopping(_Monitor):
     As in Keras: training stops at the end of the ``patience``-th consecutive epoch
     without improvement (``patience=0`` behaves as 1: stop at the first such epoch).
     ``mode="auto"`` maximises accuracy/precision/recall/F1 and minimises anything else.
-    With ``restore_best_weights=True`` the model ends training with the weights of its
-    best epoch, whether it stopped early or ran all its epochs.
+    With ``restore_best_weights=True`` the model ends training with the weights (and
+    buffers, such as BatchNorm's running statistics) of its best epoch, whether it
+    stopped early or ran all its epochs.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
@@ -109,6 +110,7 @@ class EarlyStopping(_Monitor):
         self.patience = _check_patience("EarlyStopping", patience)
         self.restore_best_weights = bool(restore_best_weights)
         self.wait, self.best_weights, self.best_epoch, self.stopped_epoch = 0, None, None, None
+        self.best_buffers: list[dict] = []
 
     def on_train_begin(self, logs=None):
         self.wait, self.best_weights, self.stopped_epoch = 0, None, None
@@ -120,6 +122,10 @@ class EarlyStopping(_Monitor):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
+                # non-trained state too (BatchNorm running statistics), or the restored
+                # weights would run with the statistics of a later epoch
+                self.best_buffers = [{k: v.copy() for k, v in layer.buffers.items()}
+                                     for layer in getattr(self.model, "layers", [])]
         else:
             self.wait += 1
             if self.wait >= max(self.patience, 1):
@@ -129,6 +135,9 @@ class EarlyStopping(_Monitor):
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+            for layer, buffers in zip(getattr(self.model, "layers", []), self.best_buffers):
+                for k, v in buffers.items():
+                    layer.buffers[k][...] = v
 
 
 class ModelCheckpoint(_Monitor):

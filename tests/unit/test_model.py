@@ -321,3 +321,24 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0, f"{result.failed} docstring example(s) of {module} failed"
+
+
+def test_early_stopping_restores_batchnorm_statistics_too(rng):
+    x = rng.standard_normal((32, 3)).astype(np.float32)
+    w = np.array([[1.0], [2.0], [-1.0]], dtype=np.float32)
+    model = sn.Sequential([L.Dense(3, 4), L.BatchNorm(4), L.Dense(4, 1)], seed=0)
+    model.compile(loss="mse", optimizer=sn.optimizers.SGD(lr=0.05))
+    snapshots = []
+
+    class Snapshot(sn.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append({k: v.copy() for k, v in model.layers[1].buffers.items()})
+
+    stopper = sn.callbacks.EarlyStopping(patience=2, restore_best_weights=True)
+    model.fit(x, x @ w, epochs=20, batch_size=8, verbose=0, validation_data=(x, -(x @ w)),
+              callbacks=[Snapshot(), stopper])
+    best = snapshots[stopper.best_epoch]
+    assert stopper.best_epoch < len(snapshots) - 1
+    assert not np.array_equal(best["running_mean"], snapshots[-1]["running_mean"])
+    for k, v in best.items():
+        np.testing.assert_array_equal(model.layers[1].buffers[k], v, err_msg=k)
