@@ -15,6 +15,7 @@ accuracy (median over runs) and the epoch speeds.
     python benchmarks/cnn_mnist.py                               # speed only, 40 batches, 3 repeats
     python benchmarks/cnn_mnist.py --epochs 5 --repeats 1        # + accuracy after 5 epochs
     python benchmarks/cnn_mnist.py --profile                     # per-layer profile of one batch
+    python benchmarks/cnn_mnist.py --profile --cpu-time          # ... as CPU time on one thread
 
 Ends with one JSON line: scratchnn_samples_per_s, torch_samples_per_s, ratio,
 scratchnn_test_accuracy, torch_test_accuracy, epochs, threads.
@@ -135,10 +136,20 @@ def worker_torch(args) -> dict:
     return out
 
 
-def profile(threads: int, repeats: int = 20) -> None:
-    """Per-layer forward and backward time of one batch (median of ``repeats``), in this process."""
+def profile(threads: int, repeats: int = 20, cpu: bool = False) -> None:
+    """Per-layer forward and backward time of one batch (median of ``repeats``), in this process.
+
+    With ``cpu`` the clock is the thread's CPU time on one thread (BLAS and scratchnn's
+    element-wise threads set to 1): the work each layer costs, robust to a busy machine.
+    """
     from threadpoolctl import threadpool_limits
 
+    from scratchnn.functional import conv as conv_maths
+
+    clock = time.perf_counter
+    if cpu:
+        threads, clock = 1, time.thread_time
+        conv_maths.set_num_threads(1)
     model = scratchnn_model(0)
     model.build((1, 28, 28))
     rng = np.random.default_rng(0)
@@ -149,24 +160,24 @@ def profile(threads: int, repeats: int = 20) -> None:
     other = {"loss": [], "adam": [], "step": []}
     with threadpool_limits(threads):
         for _ in range(repeats):
-            t_step = time.perf_counter()
+            t_step = clock()
             h = x
             for i, layer in enumerate(model.layers):
-                t = time.perf_counter()
+                t = clock()
                 h = layer(h, True)
-                fwd.setdefault(i, []).append(time.perf_counter() - t)
-            t = time.perf_counter()
+                fwd.setdefault(i, []).append(clock() - t)
+            t = clock()
             model.loss.forward(h, y)
             d = model.loss.backward()
-            other["loss"].append(time.perf_counter() - t)
+            other["loss"].append(clock() - t)
             for i in reversed(range(len(model.layers))):
-                t = time.perf_counter()
+                t = clock()
                 d = model.layers[i].backward(d)
-                bwd.setdefault(i, []).append(time.perf_counter() - t)
-            t = time.perf_counter()
+                bwd.setdefault(i, []).append(clock() - t)
+            t = clock()
             model.optimizer.step(model.parameters())
-            other["adam"].append(time.perf_counter() - t)
-            other["step"].append(time.perf_counter() - t_step)
+            other["adam"].append(clock() - t)
+            other["step"].append(clock() - t_step)
     rows = []
     for i, layer in enumerate(model.layers):
         f, b = 1000 * median(fwd[i]), 1000 * median(bwd[i])
@@ -174,7 +185,8 @@ def profile(threads: int, repeats: int = 20) -> None:
     for k in ("loss", "adam"):
         rows.append((k, "", "", f"{1000 * median(other[k]):.2f}"))
     rows.append(("whole step", "", "", f"{1000 * median(other['step']):.2f}"))
-    print_table(f"Per-layer time of one batch of {BATCH} (ms, median of {repeats}, {threads} thread(s))",
+    what = "CPU time, 1 thread" if cpu else f"wall time, {threads} thread(s)"
+    print_table(f"Per-layer time of one batch of {BATCH} (ms, median of {repeats}, {what})",
                 rows, ("layer", "forward", "backward", "total"))
 
 
@@ -188,11 +200,12 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--profile", action="store_true", help="print a per-layer profile of one batch and exit")
+    p.add_argument("--cpu-time", action="store_true", help="profile CPU time on one thread instead of wall time")
     p.add_argument("--worker", choices=["scratchnn", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.profile:
-        profile(args.threads)
+        profile(args.threads, cpu=args.cpu_time)
         return
     if args.worker:
         fn = worker_scratchnn if args.worker == "scratchnn" else worker_torch

@@ -53,6 +53,7 @@ def conv2d_case(draw):
                 n=draw(st.integers(1, 3)), bias=draw(st.booleans()))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")  # torch's perf note
 @SETTINGS
 @given(conv2d_case())
 def test_conv2d_matches_torch(c):
