@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scratchnn as sn
 
@@ -342,3 +344,21 @@ def test_early_stopping_restores_batchnorm_statistics_too(rng):
     assert not np.array_equal(best["running_mean"], snapshots[-1]["running_mean"])
     for k, v in best.items():
         np.testing.assert_array_equal(model.layers[1].buffers[k], v, err_msg=k)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 5), st.sampled_from(["float32", "float64"]), st.integers(0, 2**32 - 1),
+       st.sampled_from(["relu", "tanh", "gelu", "softmax", "elu"]))
+def test_save_load_is_the_identity(d_in, d_hidden, dtype, seed, activation):
+    import tempfile
+    from pathlib import Path
+
+    model = sn.Sequential([L.Dense(d_in, d_hidden), L.get_activation(activation), L.Dense(d_hidden, 2)],
+                          seed=seed, dtype=dtype)
+    model.build((d_in,))
+    x = np.random.default_rng(seed).standard_normal((3, d_in))
+    with tempfile.TemporaryDirectory() as tmp:
+        sn.save_model(model, Path(tmp) / "m.npz")
+        loaded = sn.load_model(Path(tmp) / "m.npz")
+    assert repr(loaded) == repr(model)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
