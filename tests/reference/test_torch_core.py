@@ -309,3 +309,27 @@ def test_reference_tolerance_is_strict():
     """Guard against loosening the tolerance by accident."""
     assert ATOL <= 1e-8
     assert "atol" in inspect.signature(compare).parameters
+
+
+@pytest.mark.parametrize("loss_name", ["crossentropy", "mse"])
+def test_fit_matches_a_torch_training_loop(loss_name, rng):
+    """Sequential.fit (no shuffling, float64) = the usual torch loop, batch by batch, to 1e-8."""
+    x = rng.standard_normal((10, 4))
+    y = rng.integers(0, 3, 10) if loss_name == "crossentropy" else rng.standard_normal((10, 3))
+    ours = sn.Sequential([L.Dense(4, 6), L.Tanh(), L.Dense(6, 3)], seed=2, dtype="float64")
+    ours.compile(loss=loss_name, optimizer=sn.optimizers.Adam(lr=0.01, weight_decay=0.01))
+    ours.build((4,))
+    theirs = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
+    for i in (0, 2):
+        _copy_weights(ours.layers[i], theirs[i])
+    opt = torch.optim.Adam(theirs.parameters(), lr=0.01, weight_decay=0.01)
+    loss_fn = nn.functional.cross_entropy if loss_name == "crossentropy" else nn.functional.mse_loss
+    ours.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+    for _ in range(3):
+        for lo in range(0, 10, 4):
+            opt.zero_grad()
+            loss_fn(theirs(tt(x[lo:lo + 4])), tt(y[lo:lo + 4])).backward()
+            opt.step()
+    for i in (0, 2):
+        compare(f"W{i} after 3 epochs", ours.layers[i].params["W"], theirs[i].weight.T)
+        compare(f"b{i} after 3 epochs", ours.layers[i].params["b"], theirs[i].bias)
