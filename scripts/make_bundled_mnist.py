@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchnn.datasets.mnist import MNIST, read_split_files
 from scratchnn.datasets.idx import write_idx
 from scratchnn.datasets.locate import folder_has
+from scratchnn.datasets.mnist import MNIST, read_split_files
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "scratchnn" / "data" / "mnist-subset"
 

@@ -49,7 +49,8 @@ def _flat_size(name: str, input_shape) -> int:
         raise ConfigError(f"{name}: input_shape must be a tuple of positive ints. "
                           f"Received: input_shape={input_shape!r}") from None
     if size <= 0:
-        raise ConfigError(f"{name}: input_shape must be a tuple of positive ints. Received: input_shape={input_shape!r}")
+        raise ConfigError(f"{name}: input_shape must be a tuple of positive ints. "
+                          f"Received: input_shape={input_shape!r}")
     return size
 
 

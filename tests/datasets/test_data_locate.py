@@ -11,8 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scratchnn.datasets import (FASHION_MNIST, MNIST, DatasetNotFoundError, DownloadError, download_file,
-                                load_bundled_mnist, load_dataset, load_fashion_mnist, load_mnist, write_idx)
+from scratchnn.datasets import (
+    FASHION_MNIST,
+    MNIST,
+    DatasetNotFoundError,
+    DownloadError,
+    download_file,
+    load_bundled_mnist,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+    write_idx,
+)
 from scratchnn.datasets.locate import cache_dir, candidate_folders
 from scratchnn.datasets.mnist import find_dataset_files, load_idx_dataset
 from scratchnn.errors import ConfigError, DataError
@@ -186,6 +196,7 @@ def test_bundled_subset():
 def test_bundled_subset_matches_full_mnist(data_dir):
     import gzip
     import json
+
     from scratchnn.datasets.bundled import bundled_path
     (x, y), (xt, yt) = load_mnist(data_dir / "mnist", download=False)
     idx = json.loads(gzip.decompress((bundled_path() / "indices.json.gz").read_bytes()))

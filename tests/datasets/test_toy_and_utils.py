@@ -4,8 +4,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scratchnn.datasets import (TOY, images_to_inputs, make_blobs, make_circles, make_moons, make_spirals,
-                                make_xor, minibatches, one_hot, standardize, train_val_split, xor)
+from scratchnn.datasets import (
+    TOY,
+    images_to_inputs,
+    make_blobs,
+    make_circles,
+    make_moons,
+    make_spirals,
+    make_xor,
+    minibatches,
+    one_hot,
+    standardize,
+    train_val_split,
+    xor,
+)
 from scratchnn.errors import ConfigError, DataError, ShapeError
 
 

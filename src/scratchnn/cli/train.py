@@ -78,7 +78,8 @@ def register(subparsers) -> None:
                    "its training history and plots into an output folder.", examples=EXAMPLES)
     p.add_argument("--dataset", choices=IMAGE_DATASETS, default=None,
                    help="data set (default: bundled, or the resumed model's)")
-    p.add_argument("--model", choices=sorted(MODELS), default=None, help="architecture from scratchnn.zoo (default: mlp)")
+    p.add_argument("--model", choices=sorted(MODELS), default=None,
+                   help="architecture from scratchnn.zoo (default: mlp)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: 15 on bundled, 10 on the full sets)")
     p.add_argument("--batch-size", type=_positive_int, help="mini-batch size (default: 128)")
     p.add_argument("--lr", type=_positive_float, help="initial learning rate of Adam, cosine-decayed (default: 1e-3)")

@@ -101,7 +101,9 @@ def plot_misclassified(images, y_true, y_pred, class_names=None, *, max_images: 
         wrong = wrong[np.argsort(-conf[wrong], kind="stable")]
     shown = wrong[:max_images]
     names = [str(c) for c in class_names] if class_names is not None else None
-    name = (lambda c: names[c] if names and c < len(names) else str(c))
+
+    def name(c: int) -> str:
+        return names[c] if names and c < len(names) else str(c)
     if len(shown) == 0:
         fig = new_figure(4, 2)
         ax = fig.add_subplot()
