@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -54,7 +54,7 @@ class History(Callback):
         return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.history.items()}}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "History":
+    def from_dict(cls, data: dict) -> History:
         h = cls()
         h.epoch = [int(e) for e in data.get("epoch", [])]
         h.history = {k: [float(x) for x in v] for k, v in data.items() if k != "epoch"}

@@ -54,7 +54,7 @@ class GradcheckReport:
         head = f"gradcheck {self.target}: {'OK' if self.ok else 'FAILED'}"
         lines = [head, f"{'tensor':<14}{'shape':<18}{'checked':>8}{'max abs diff':>14}{'max rel diff':>14}  ok"]
         for r in self.rows:
-            lines.append(f"{r.name:<14}{str(r.shape):<18}{r.checked:>8}{r.max_abs_diff:>14.2e}"
+            lines.append(f"{r.name:<14}{r.shape!s:<18}{r.checked:>8}{r.max_abs_diff:>14.2e}"
                          f"{r.max_rel_diff:>14.2e}  {'yes' if r.ok else 'NO'}")
         return "\n".join(lines)
 

@@ -21,7 +21,7 @@ which is what their saved configuration holds.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -23,7 +23,7 @@ with the same defaults (checked in ``tests/reference``).
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class Optimizer:
     #: Names of the per-parameter state arrays, in order.
     slots: tuple[str, ...] = ()
 
-    def __init__(self, lr: "float | Schedule" = 0.01, *, weight_decay: float = 0.0,
+    def __init__(self, lr: float | Schedule = 0.01, *, weight_decay: float = 0.0,
                  l1: float = 0.0, clip_norm: float | None = None) -> None:
         name = type(self).__name__
         if isinstance(lr, Schedule):
@@ -118,7 +118,7 @@ class Optimizer:
         return {"lr": lr, "weight_decay": self.weight_decay, "l1": self.l1, "clip_norm": self.clip_norm}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Optimizer":
+    def from_config(cls, config: dict) -> Optimizer:
         config = dict(config)
         if isinstance(config.get("lr"), dict):
             config["lr"] = schedule_from_config(config["lr"])
@@ -166,7 +166,7 @@ class SGD(Optimizer):
 
     slots = ("momentum_buffer",)
 
-    def __init__(self, lr: "float | Schedule" = 0.01, momentum: float = 0.0, nesterov: bool = False,
+    def __init__(self, lr: float | Schedule = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  **kwargs) -> None:
         super().__init__(lr, **kwargs)
         self.momentum = _number("SGD", "momentum", momentum, high=1.0, high_open=True)
@@ -199,7 +199,7 @@ class AdaGrad(Optimizer):
 
     slots = ("sum_squares",)
 
-    def __init__(self, lr: "float | Schedule" = 0.01, eps: float = 1e-10, **kwargs) -> None:
+    def __init__(self, lr: float | Schedule = 0.01, eps: float = 1e-10, **kwargs) -> None:
         super().__init__(lr, **kwargs)
         self.eps = _number("AdaGrad", "eps", eps, low_open=True)
 
@@ -223,7 +223,7 @@ class RMSProp(Optimizer):
 
     slots = ("square_avg", "momentum_buffer")
 
-    def __init__(self, lr: "float | Schedule" = 0.01, rho: float = 0.99, eps: float = 1e-8,
+    def __init__(self, lr: float | Schedule = 0.01, rho: float = 0.99, eps: float = 1e-8,
                  momentum: float = 0.0, **kwargs) -> None:
         super().__init__(lr, **kwargs)
         self.rho = _number("RMSProp", "rho", rho, high=1.0, high_open=True)
@@ -266,7 +266,7 @@ class Adam(Optimizer):
     slots = ("m", "v")
     decoupled_weight_decay = False
 
-    def __init__(self, lr: "float | Schedule" = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+    def __init__(self, lr: float | Schedule = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, **kwargs) -> None:
         super().__init__(lr, **kwargs)
         self.beta1 = _number(type(self).__name__, "beta1", beta1, high=1.0, high_open=True)
@@ -309,7 +309,7 @@ class AdamW(Adam):
 
     decoupled_weight_decay = True
 
-    def __init__(self, lr: "float | Schedule" = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+    def __init__(self, lr: float | Schedule = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.01, **kwargs) -> None:
         super().__init__(lr, beta1, beta2, eps, weight_decay=weight_decay, **kwargs)
 

@@ -116,7 +116,7 @@ class WarmUp(Schedule):
     ``after`` is a schedule or a constant learning rate.
     """
 
-    def __init__(self, after: "Schedule | float", warmup_steps: int) -> None:
+    def __init__(self, after: Schedule | float, warmup_steps: int) -> None:
         if not isinstance(after, Schedule):
             after = ConstantLR(after)
         self.after = after

@@ -9,7 +9,15 @@ import inspect
 
 import numpy as np
 import pytest
-from torch_helpers import ATOL, compare, copy_param, float64_torch, run_layer, run_torch, tt
+from torch_helpers import (
+    ATOL,
+    compare,
+    copy_param,
+    float64_torch,
+    run_layer,
+    run_torch,
+    tt,
+)
 
 import scratchnn as sn
 from scratchnn.registry import LAYERS

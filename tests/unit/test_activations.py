@@ -24,7 +24,7 @@ needs_longdouble = pytest.mark.skipif(not HAVE_WIDE_LONGDOUBLE, reason="needs 80
 
 EXTREMES = [-1e4, -1e3, -100.0, -30.0, -5.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 5.0, 30.0, 100.0, 1e3, 1e4]
 DTYPES = [np.float32, np.float64]
-TOL = {np.float32: dict(rtol=2e-6, atol=1e-30), np.float64: dict(rtol=1e-13, atol=1e-300)}
+TOL = {np.float32: {"rtol": 2e-6, "atol": 1e-30}, np.float64: {"rtol": 1e-13, "atol": 1e-300}}
 
 
 def strict():

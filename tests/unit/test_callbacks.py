@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 import scratchnn as sn
-from scratchnn.callbacks import (Callback, EarlyStopping, History, LearningRateScheduler, ProgressBar,
-                                 ReduceLROnPlateau)
+from scratchnn.callbacks import (
+    Callback,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ProgressBar,
+    ReduceLROnPlateau,
+)
 
 
 class FakeOptimizer:

@@ -1,6 +1,7 @@
 """Learning-rate schedules: formulas, composition, validation, config round trip, use in optimizers."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -28,7 +29,7 @@ def test_cosine_decay_reaches_min_and_stays():
     values = [s(i) for i in range(7)]
     assert values[0] == 1.0 and values[2] == pytest.approx(0.55)
     assert values[4:] == pytest.approx([0.1, 0.1, 0.1])
-    assert all(a >= b for a, b in zip(values, values[1:]))
+    assert all(a >= b for a, b in itertools.pairwise(values))
 
 
 def test_warmup_then_schedule():
