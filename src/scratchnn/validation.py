@@ -101,12 +101,12 @@ def check_targets(loss, y: np.ndarray, output_shape: tuple, yname: str = "y") ->
     if isinstance(loss, losses.SoftmaxCrossEntropy):
         C = out[-1]
         label_shape, onehot_shape = (n,) + out[:-1], (n,) + out
-        if y.shape == onehot_shape and y.dtype.kind == "f":
+        if y.shape == onehot_shape:  # one-hot or probability rows, float or integer (np.eye(C, dtype=int)[labels])
             if y.min() < 0 or y.max() > 1 or not np.allclose(y.sum(axis=-1), 1.0, atol=1e-3):
                 raise DataError(f"{name}: {yname} has shape {got}, so it is read as one-hot or probability rows "
                                 f"over {C} classes, but its rows are not (values in [0, 1] summing to 1). "
                                 f"For class labels pass an integer array of shape {_shape_text(label_shape)}.")
-            return y
+            return y if y.dtype.kind == "f" else y.astype(np.float32)
         if y.shape != label_shape:
             hint = ""
             if y.shape == label_shape + (1,):

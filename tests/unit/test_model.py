@@ -362,3 +362,15 @@ def test_save_load_is_the_identity(d_in, d_hidden, dtype, seed, activation):
         loaded = sn.load_model(Path(tmp) / "m.npz")
     assert repr(loaded) == repr(model)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_integer_one_hot_targets_train_like_float_one_hot(rng):
+    x, y = blobs(rng, n=24)
+    results = []
+    for targets in (np.eye(3, dtype=np.int64)[y], np.eye(3, dtype=np.float32)[y], y):
+        model = mlp(seed=1)
+        model.compile(loss="crossentropy", optimizer="adam", metrics=["accuracy"])
+        history = model.fit(x, targets, epochs=2, batch_size=8, verbose=0)
+        results.append((history.history["loss"], model.evaluate(x, targets)))
+    assert results[0] == results[1]
+    np.testing.assert_allclose(results[0][0], results[2][0], rtol=1e-6)
