@@ -131,6 +131,11 @@ class Sequential:
             metrics_mod.get(m)
         self.metric_names = metrics
 
+    def _metric(self, name: str):
+        """The metric function; a single output column is thresholded at 0 when the loss takes logits."""
+        logits = isinstance(self.loss, losses_mod.BinaryCrossEntropyWithLogits)
+        return metrics_mod.get(name, threshold=0.0 if logits else None)
+
     # ------------------------------------------------------------- compute
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Apply every layer; ``x`` must already be an array of the model's dtype."""
@@ -284,7 +289,7 @@ class Sequential:
         for cb in cbs:
             cb.set_model(self)
         self.stop_training = False
-        metric_fns = [(m, metrics_mod.get(m)) for m in self.metric_names]
+        metric_fns = [(m, self._metric(m)) for m in self.metric_names]
         for cb in cbs:
             cb.on_train_begin({})
         for _ in range(epochs):
@@ -344,7 +349,7 @@ class Sequential:
         y_hat = self._predict_arrays(x, batch_size)
         result = {"loss": float(self.loss.forward(y_hat, y))}
         for m in self.metric_names:
-            result[m] = float(metrics_mod.get(m)(y, y_hat))
+            result[m] = float(self._metric(m)(y, y_hat))
         return result
 
     def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0) -> dict[str, float]:

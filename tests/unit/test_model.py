@@ -374,3 +374,16 @@ def test_integer_one_hot_targets_train_like_float_one_hot(rng):
         results.append((history.history["loss"], model.evaluate(x, targets)))
     assert results[0] == results[1]
     np.testing.assert_allclose(results[0][0], results[2][0], rtol=1e-6)
+
+
+def test_binary_metrics_threshold_logits_at_zero(rng):
+    x = rng.standard_normal((200, 2))
+    y = (x[:, :1] + 0.3 * rng.standard_normal((200, 1)) > 0).astype(np.float32)
+    for loss, to_class in (("bce_with_logits", lambda out: out > 0), ("bce", lambda out: out > 0.5)):
+        layers = [L.Dense(2, 1)] + ([L.Sigmoid()] if loss == "bce" else [])
+        model = sn.Sequential(layers, seed=0)
+        model.compile(loss=loss, optimizer=sn.optimizers.Adam(lr=0.05), metrics=["accuracy", "f1"])
+        history = model.fit(x, y, epochs=5, batch_size=50, verbose=0, validation_data=(x, y))
+        out = model.predict(x)
+        assert history.history["val_accuracy"][-1] == pytest.approx(np.mean(to_class(out) == y)), loss
+        assert model.evaluate(x, y)["accuracy"] == pytest.approx(np.mean(to_class(out) == y)), loss
