@@ -32,14 +32,14 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_mnist_dir, interleaved, median, print_table  # noqa: E402
+from _common import default_mnist_dir, interleaved, median, print_table
 
 BATCH = 128
 
 
 def load_cached(path):
     d = np.load(path)
-    to_float = lambda a: (a.reshape(len(a), 1, 28, 28).astype(np.float32) / np.float32(255.0))  # noqa: E731
+    to_float = lambda a: (a.reshape(len(a), 1, 28, 28).astype(np.float32) / np.float32(255.0))
     return (to_float(d["x_train"]), d["y_train"].astype(np.int64),
             to_float(d["x_test"]), d["y_test"].astype(np.int64))
 
@@ -231,7 +231,7 @@ def main() -> None:
     if args.epochs > 0:
         acc_ours = median([r["test_accuracy"] for r in results["scratchnn"]])
         acc_theirs = median([r["test_accuracy"] for r in results["torch"]])
-    fmt = lambda a: "-" if a is None else f"{a:.4f}"  # noqa: E731
+    fmt = lambda a: "-" if a is None else f"{a:.4f}"
     print_table("Training throughput (median over all measurements of all runs)",
                 [("scratchnn", f"{ours:,.0f}", fmt(acc_ours)),
                  ("PyTorch CPU", f"{theirs:,.0f}", fmt(acc_theirs)),

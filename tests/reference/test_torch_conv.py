@@ -49,8 +49,8 @@ def conv2d_case(draw):
     ph, pw = (0, 0) if same else padding
     h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 9))
     w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 9))
-    return dict(cin=cin, cout=cout, k=(kh, kw), s=(sh, sw), p=padding, d=(dh, dw), h=h, w=w,
-                n=draw(st.integers(1, 3)), bias=draw(st.booleans()))
+    return {"cin": cin, "cout": cout, "k": (kh, kw), "s": (sh, sw), "p": padding, "d": (dh, dw), "h": h, "w": w,
+                "n": draw(st.integers(1, 3)), "bias": draw(st.booleans())}
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")  # torch's perf note
@@ -83,8 +83,8 @@ def pool_case(draw):
     kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
-    return dict(k=(kh, kw), s=(sh, sw), p=(ph, pw), h=draw(st.integers(kh, 9)), w=draw(st.integers(kw, 9)),
-                c=draw(st.integers(1, 3)), ties=draw(st.booleans()))
+    return {"k": (kh, kw), "s": (sh, sw), "p": (ph, pw), "h": draw(st.integers(kh, 9)), "w": draw(st.integers(kw, 9)),
+                "c": draw(st.integers(1, 3)), "ties": draw(st.booleans())}
 
 
 def pool_input(c, seed):

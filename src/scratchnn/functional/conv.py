@@ -23,8 +23,8 @@ p_hi and dilation d (floor division, as PyTorch)::
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -261,7 +261,7 @@ def conv2d_backward(dy: np.ndarray, cache: tuple, need_dx: bool = True
 # ----------------------------------------------------------------- pooling
 def _pool_windows(x: np.ndarray, kernel, stride, pads, fill: float):
     xh = to_nhwc(x)
-    n, h, w, c = xh.shape
+    _n, h, w, _c = xh.shape
     ho = conv_output_size(h, kernel[0], stride[0], pads[0])
     wo = conv_output_size(w, kernel[1], stride[1], pads[1])
     xp = pad_nhwc(xh, pads, fill)
