@@ -50,12 +50,32 @@ sequences; clip them with the optimizer's ``clip_norm`` (e.g.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
 from ..registry import register_layer
 from .base import Layer
 from .dense import _positive_int
+
+
+#: Per-step products with fewer multiply-adds than this (N * H * G * H) run their time loop
+#: with BLAS on one thread: a (64 x 256) x (256 x 1024) product is too small to share, and on
+#: a busy machine waking BLAS threads 200 times per batch cost 5-10x the product itself
+#: (measured on 2 shared cores). Set to 0 to leave BLAS's thread count alone.
+SINGLE_THREAD_LOOP_MACS = 1 << 25
+
+_controller = None
+
+
+def _blas_one_thread():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 class RecurrentBase(Layer):
@@ -112,6 +132,13 @@ class RecurrentBase(Layer):
                 "hidden_size": self.hidden_size, "return_sequences": self.return_sequences}
 
     # ------------------------------------------------------------- helpers
+    def _loop_threads(self, N: int):
+        """Context for the loop over time (see :data:`SINGLE_THREAD_LOOP_MACS`)."""
+        H = self.hidden_size
+        if N * H * self.gates * H < SINGLE_THREAD_LOOP_MACS:
+            return _blas_one_thread()
+        return contextlib.nullcontext()
+
     def _initial(self, N: int, initial_state) -> tuple[np.ndarray, ...]:
         state = self.initial_state if initial_state is None else initial_state
         if state is None:
@@ -194,10 +221,11 @@ class SimpleRNN(RecurrentBase):
         U = self.params["U"]
         hs = np.empty((T + 1, N, self.hidden_size), self.dtype)
         hs[0] = h0
-        for t in range(T):
-            a = Z[t]
-            a += hs[t] @ U
-            np.tanh(a, out=hs[t + 1])
+        with self._loop_threads(N):
+            for t in range(T):
+                a = Z[t]
+                a += hs[t] @ U
+                np.tanh(a, out=hs[t + 1])
         self.cache = (xt, hs)
         self.final_state = hs[-1].copy()
         return self._output(hs)
@@ -208,12 +236,13 @@ class SimpleRNN(RecurrentBase):
         UT = self.params["U"].T
         dh, dY = self._upstream(dy, N)
         dZ = 1.0 - hs[1:] * hs[1:]  # tanh'; multiplied by dh_t in the loop
-        for t in range(T - 1, -1, -1):
-            if dY is not None:
-                dh += dY[t]
-            d = dZ[t]
-            d *= dh
-            np.matmul(d, UT, out=dh)
+        with self._loop_threads(N):
+            for t in range(T - 1, -1, -1):
+                if dY is not None:
+                    dh += dY[t]
+                d = dZ[t]
+                d *= dh
+                np.matmul(d, UT, out=dh)
         self.initial_state_grad = dh
         return self._input_grads(xt, dZ, hs, dZ)
 
@@ -284,19 +313,20 @@ class LSTM(RecurrentBase):
         hs[0], cs[0] = h0, c0
         hU = np.empty((N, 4 * H), self.dtype)
         ig = np.empty((N, H), self.dtype)
-        for t in range(T):
-            a = A[t]
-            np.matmul(hs[t], U, out=hU)
-            a += hU
-            a *= s
-            np.tanh(a, out=a)
-            a *= s
-            a += off
-            np.multiply(a[:, H:2 * H], cs[t], out=cs[t + 1])          # f * c_{t-1}
-            np.multiply(a[:, :H], a[:, 2 * H:3 * H], out=ig)           # i * g
-            cs[t + 1] += ig
-            np.tanh(cs[t + 1], out=tcs[t])
-            np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])           # o * tanh(c)
+        with self._loop_threads(N):
+            for t in range(T):
+                a = A[t]
+                np.matmul(hs[t], U, out=hU)
+                a += hU
+                a *= s
+                np.tanh(a, out=a)
+                a *= s
+                a += off
+                np.multiply(a[:, H:2 * H], cs[t], out=cs[t + 1])          # f * c_{t-1}
+                np.multiply(a[:, :H], a[:, 2 * H:3 * H], out=ig)           # i * g
+                cs[t + 1] += ig
+                np.tanh(cs[t + 1], out=tcs[t])
+                np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])           # o * tanh(c)
         self.cache = (xt, A, hs, cs, tcs)
         self.final_state = (hs[-1].copy(), cs[-1].copy())
         return self._output(hs)
@@ -315,19 +345,20 @@ class LSTM(RecurrentBase):
         P *= A[:, :, 3 * H:]                              # o (1 - tanh(c)^2)
         dZ = np.empty_like(A)
         tmp = np.empty((N, H), self.dtype)
-        for t in range(T - 1, -1, -1):
-            if dY is not None:
-                dh += dY[t]
-            a, d = A[t], dZ[t]
-            np.multiply(dh, tcs[t], out=d[:, 3 * H:])                 # do
-            np.multiply(dh, P[t], out=tmp)
-            dc += tmp
-            np.multiply(dc, a[:, 2 * H:3 * H], out=d[:, :H])          # di = dc g
-            np.multiply(dc, cs[t], out=d[:, H:2 * H])                 # df = dc c_{t-1}
-            np.multiply(dc, a[:, :H], out=d[:, 2 * H:3 * H])          # dg = dc i
-            dc *= a[:, H:2 * H]                                       # dc_{t-1} = dc f
-            d *= dact[t]
-            np.matmul(d, UT, out=dh)
+        with self._loop_threads(N):
+            for t in range(T - 1, -1, -1):
+                if dY is not None:
+                    dh += dY[t]
+                a, d = A[t], dZ[t]
+                np.multiply(dh, tcs[t], out=d[:, 3 * H:])                 # do
+                np.multiply(dh, P[t], out=tmp)
+                dc += tmp
+                np.multiply(dc, a[:, 2 * H:3 * H], out=d[:, :H])          # di = dc g
+                np.multiply(dc, cs[t], out=d[:, H:2 * H])                 # df = dc c_{t-1}
+                np.multiply(dc, a[:, :H], out=d[:, 2 * H:3 * H])          # dg = dc i
+                dc *= a[:, H:2 * H]                                       # dc_{t-1} = dc f
+                d *= dact[t]
+                np.matmul(d, UT, out=dh)
         self.initial_state_grad = (dh, dc)
         return self._input_grads(xt, dZ, hs, dZ)
 
@@ -387,23 +418,24 @@ class GRU(RecurrentBase):
         hs[0] = h0
         hU = np.empty((N, 3 * H), self.dtype)
         tmp = np.empty((N, H), self.dtype)
-        for t in range(T):
-            a = A[t]
-            np.matmul(hs[t], U, out=hU)
-            np.add(hU[:, 2 * H:], bhn, out=HN[t])
-            rz = a[:, :2 * H]
-            rz += hU[:, :2 * H]
-            rz *= 0.5
-            np.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5                                                  # r, z = sigmoid
-            n = a[:, 2 * H:]
-            np.multiply(a[:, :H], HN[t], out=tmp)
-            n += tmp
-            np.tanh(n, out=n)
-            np.subtract(hs[t], n, out=tmp)
-            tmp *= a[:, H:2 * H]
-            np.add(n, tmp, out=hs[t + 1])                              # n + z (h - n)
+        with self._loop_threads(N):
+            for t in range(T):
+                a = A[t]
+                np.matmul(hs[t], U, out=hU)
+                np.add(hU[:, 2 * H:], bhn, out=HN[t])
+                rz = a[:, :2 * H]
+                rz += hU[:, :2 * H]
+                rz *= 0.5
+                np.tanh(rz, out=rz)
+                rz *= 0.5
+                rz += 0.5                                                  # r, z = sigmoid
+                n = a[:, 2 * H:]
+                np.multiply(a[:, :H], HN[t], out=tmp)
+                n += tmp
+                np.tanh(n, out=n)
+                np.subtract(hs[t], n, out=tmp)
+                tmp *= a[:, H:2 * H]
+                np.add(n, tmp, out=hs[t + 1])                              # n + z (h - n)
         self.cache = (xt, A, hs, HN)
         self.final_state = hs[-1].copy()
         return self._output(hs)
@@ -421,19 +453,20 @@ class GRU(RecurrentBase):
         dG = np.empty_like(A)                         # grads of the h-side products [r, z, hn]
         dNx = np.empty((T, N, H), self.dtype)         # grad of the n pre-activation
         tmp = np.empty((N, H), self.dtype)
-        for t in range(T - 1, -1, -1):
-            if dY is not None:
-                dh += dY[t]
-            d = dG[t]
-            np.subtract(hs[t], n[t], out=tmp)
-            tmp *= dh
-            np.multiply(tmp, Dz[t], out=d[:, H:2 * H])                # dz
-            np.multiply(dh, Qn[t], out=dNx[t])                       # dn
-            np.multiply(dNx[t], r[t], out=d[:, 2 * H:])              # d(hn)
-            np.multiply(dNx[t], Qr[t], out=d[:, :H])                 # dr
-            np.multiply(dh, z[t], out=tmp)
-            np.matmul(d, UT, out=dh)
-            dh += tmp
+        with self._loop_threads(N):
+            for t in range(T - 1, -1, -1):
+                if dY is not None:
+                    dh += dY[t]
+                d = dG[t]
+                np.subtract(hs[t], n[t], out=tmp)
+                tmp *= dh
+                np.multiply(tmp, Dz[t], out=d[:, H:2 * H])                # dz
+                np.multiply(dh, Qn[t], out=dNx[t])                       # dn
+                np.multiply(dNx[t], r[t], out=d[:, 2 * H:])              # d(hn)
+                np.multiply(dNx[t], Qr[t], out=d[:, :H])                 # dr
+                np.multiply(dh, z[t], out=tmp)
+                np.matmul(d, UT, out=dh)
+                dh += tmp
         self.initial_state_grad = dh
         np.sum(dG[:, :, 2 * H:], axis=(0, 1), out=self.grads["b_hn"])
         dZx = dG.copy()
