@@ -12,13 +12,13 @@ buffer as the block's own ``print``.
 It patches one private name of markdown-exec (pinned in pyproject's ``docs``
 extra) and fails loudly if that name moves, rather than silently dropping output.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 
 import threadpoolctl
-
 from markdown_exec._internal.formatters import python as _python
 
 
@@ -39,7 +39,9 @@ class _BlockStdout:
 
 _original = getattr(_python, "exec_python", None)
 if _original is None:  # pragma: no cover - only if markdown-exec changes
-    raise RuntimeError("markdown-exec has no formatters.python.exec_python: update docs/_hooks/capture_stdout.py")
+    raise RuntimeError(
+        "markdown-exec has no formatters.python.exec_python: update docs/_hooks/capture_stdout.py"
+    )
 
 
 def _exec_python_capturing(code, filename, exec_globals):

@@ -6,6 +6,7 @@
   become inline code (the last dotted component when written with ``~``), since
   Markdown would otherwise print the role's colons literally.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,9 @@ import re
 import griffe
 
 _SINGULAR = re.compile(r"^(\s*)Example:\s*$", re.MULTILINE)
-_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj|const):`(~?)([^`]+)`")
+_ROLE = re.compile(
+    r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj|const):`(~?)([^`]+)`"
+)
 
 
 def _role(match: re.Match) -> str:

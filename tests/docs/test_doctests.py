@@ -4,6 +4,7 @@ Every module of the package is imported and its ``>>>`` examples are run, so an
 example in the API reference cannot drift from what the code does. Modules that
 need an optional package (onnx) are skipped where it is absent.
 """
+
 from __future__ import annotations
 
 import doctest
@@ -50,8 +51,12 @@ MODULES = _modules_with_examples()
 def test_docstring_examples_are_collected():
     # Guards the collection itself: the core modules have examples, so an empty
     # list would mean this file stopped finding them, not that there are none.
-    for required in ("scratchnn.layers.dense", "scratchnn.model", "scratchnn.article",
-                     "scratchnn.gradcheck"):
+    for required in (
+        "scratchnn.layers.dense",
+        "scratchnn.model",
+        "scratchnn.article",
+        "scratchnn.gradcheck",
+    ):
         assert required in MODULES
 
 
