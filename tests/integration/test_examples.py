@@ -21,7 +21,7 @@ def test_example_runs_quick(script, tmp_path):
         pytest.skip(f"{script.name} has no --quick flag")
     env = {**os.environ, "MPLBACKEND": "Agg", "SCRATCHNN_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, str(script), "--quick"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{script.name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr
     pngs = list(tmp_path.rglob("*.png"))
