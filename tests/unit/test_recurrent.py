@@ -148,3 +148,25 @@ def test_float32_stays_float32_and_matches_float64(rng):
         out[dtype] = (y, dx, layer.grads["U"])
     for a, b in zip(out["float32"], out["float64"]):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_single_thread_loop_switch_keeps_results(rng, monkeypatch):
+    """The BLAS one-thread context of the time loop changes speed only, and restores the thread count."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from scratchnn.layers import recurrent
+
+    x = rng.standard_normal((4, 6, 3))
+    results = []
+    for macs in (0, 1 << 40):
+        monkeypatch.setattr(recurrent, "SINGLE_THREAD_LOOP_MACS", macs)
+        layer = L.GRU(3, 5, return_sequences=True)
+        layer.build((6, 3), np.random.default_rng(0), "float64")
+        with threadpool_limits(2, user_api="blas"):
+            before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+            y = layer.forward(x)
+            dx = layer.backward(np.ones_like(y))
+            assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+        results.append((y, dx))
+    np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-12)
