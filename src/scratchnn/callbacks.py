@@ -121,11 +121,9 @@ class EarlyStopping(_Monitor):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
+                # includes buffers (BatchNorm running statistics), so the restored weights
+                # do not run with the statistics of a later epoch
                 self.best_weights = self.model.get_weights()
-                # non-trained state too (BatchNorm running statistics), or the restored
-                # weights would run with the statistics of a later epoch
-                self.best_buffers = [{k: v.copy() for k, v in layer.buffers.items()}
-                                     for layer in getattr(self.model, "layers", [])]
         else:
             self.wait += 1
             if self.wait >= max(self.patience, 1):
@@ -135,9 +133,6 @@ class EarlyStopping(_Monitor):
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
-            for layer, buffers in zip(getattr(self.model, "layers", []), self.best_buffers):
-                for k, v in buffers.items():
-                    layer.buffers[k][...] = v
 
 
 class ModelCheckpoint(_Monitor):

@@ -165,22 +165,24 @@ class Sequential:
         return sum(layer.count_params() for layer in self.layers)
 
     def get_weights(self) -> list[dict[str, np.ndarray]]:
-        """A copy of every layer's parameters."""
-        return [{k: v.copy() for k, v in layer.params.items()} for layer in self.layers]
+        """A copy of every layer's state: its parameters and its buffers (such as
+        BatchNorm's running statistics), one dict per layer, as Keras' ``get_weights``
+        and PyTorch's ``state_dict`` include non-trained state."""
+        return [{k: v.copy() for k, v in {**layer.params, **layer.buffers}.items()} for layer in self.layers]
 
     def set_weights(self, weights: list[dict[str, np.ndarray]]) -> None:
-        """Copy ``weights`` (as from :meth:`get_weights`) into the layers, checking shapes."""
+        """Copy ``weights`` (as from :meth:`get_weights`) into the layers, checking names and shapes."""
         if len(weights) != len(self.layers):
             raise ShapeError(f"set_weights: the model has {len(self.layers)} layers; got weights for {len(weights)}.")
         for layer, w in zip(self.layers, weights):
-            if set(w) != set(layer.params):
-                raise ShapeError(f"set_weights: {layer.describe()} has parameters {sorted(layer.params)}; "
-                                 f"got {sorted(w)}.")
+            state = {**layer.params, **layer.buffers}
+            if set(w) != set(state):
+                raise ShapeError(f"set_weights: {layer.describe()} has weights {sorted(state)}; got {sorted(w)}.")
             for k, v in w.items():
-                if np.shape(v) != layer.params[k].shape:
-                    raise ShapeError(f"set_weights: {layer.describe()} parameter {k!r} has shape "
-                                     f"{layer.params[k].shape}; got {np.shape(v)}.")
-                layer.params[k][...] = v
+                if np.shape(v) != state[k].shape:
+                    raise ShapeError(f"set_weights: {layer.describe()} weight {k!r} has shape "
+                                     f"{state[k].shape}; got {np.shape(v)}.")
+                state[k][...] = v
 
     # ------------------------------------------------------------- training
     def _require_compiled(self, what: str) -> None:
