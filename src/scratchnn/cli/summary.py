@@ -41,7 +41,9 @@ def run(args) -> int:
         print("Trained with: " + ", ".join(f"{k}={train[k]}" for k in keys if k in train))
     test = meta.get("test")
     if isinstance(test, dict) and isinstance(test.get("accuracy"), (int, float)):
-        print(f"Test accuracy: {test['accuracy']:.2%} on {test.get('n', '?')} {test.get('dataset', '')} images")
+        n = test.get("n")
+        where = f" on {n:,} {test.get('dataset', '')} test images" if isinstance(n, int) else ""
+        print(f"Test accuracy: {test['accuracy']:.2%}{where}")
     h = model.history.history
     if h.get("val_accuracy"):
         print(f"Last validation accuracy: {h['val_accuracy'][-1]:.2%}")

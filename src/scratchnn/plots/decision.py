@@ -76,7 +76,7 @@ def plot_decision_boundary(model, X, y, *, resolution: int = 250, padding: float
     base = np.array([to_rgb(COLORS[c % len(COLORS)]) for c in range(k)])
     strength = ((conf - 1.0 / k) / (1 - 1.0 / k)).clip(0, 1) * 0.55 + 0.1
     rgb = 1 - strength[:, None] * (1 - base[pred])
-    fig = new_figure(5.6, 5.0)
+    fig = new_figure(6.4, 5.0)
     ax = fig.add_subplot()
     ax.imshow(rgb.reshape(resolution, resolution, 3), origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]),
               aspect="auto", interpolation="bilinear")
@@ -95,6 +95,6 @@ def plot_decision_boundary(model, X, y, *, resolution: int = 250, padding: float
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.grid(False)
-    ax.legend(loc="upper right", frameon=True, framealpha=0.85)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.set_title((title + "\n" if title else "") + f"accuracy on these points: {acc:.1%}")
     return fig

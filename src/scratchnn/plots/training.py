@@ -45,7 +45,7 @@ def plot_history(history, title: str | None = "Training history") -> Figure:
             if not values:
                 continue
             epochs = np.arange(1, len(values) + 1)
-            ax.plot(epochs, values, style, marker="o", markersize=3, label=label)
+            ax.plot(epochs, values, style, marker="o" if len(values) <= 50 else None, markersize=3, label=label)
         val = h.get(f"val_{name}")
         if val:
             best = int(np.argmin(val) if "loss" in name or "error" in name else np.argmax(val))
@@ -62,7 +62,7 @@ def plot_history(history, title: str | None = "Training history") -> Figure:
         ax.xaxis.get_major_locator().set_params(integer=True)
     if show_lr:
         ax = axes[-1]
-        ax.plot(np.arange(1, len(lr) + 1), lr, color="C2", marker="o", markersize=3)
+        ax.plot(np.arange(1, len(lr) + 1), lr, color="C2", marker="o" if len(lr) <= 50 else None, markersize=3)
         ax.set_title("learning rate")
         ax.set_xlabel("epoch")
         ax.set_ylabel("lr")
