@@ -303,10 +303,22 @@ def test_set_weights_checks_shapes():
     model.build((4,))
     weights = model.get_weights()
     weights[0]["W"] = np.zeros((3, 3))
-    with pytest.raises(sn.ShapeError, match=r"parameter 'W' has shape \(4, 16\); got \(3, 3\)"):
+    with pytest.raises(sn.ShapeError, match=r"weight 'W' has shape \(4, 16\); got \(3, 3\)"):
         model.set_weights(weights)
     with pytest.raises(sn.ShapeError, match="the model has 3 layers; got weights for 1"):
         model.set_weights(weights[:1])
+
+
+def test_get_weights_includes_buffers_and_restores_them():
+    model = sn.Sequential([sn.layers.Dense(4, 3), sn.layers.BatchNorm(3)], seed=0)
+    model.build((4,))
+    saved = model.get_weights()
+    assert set(saved[1]) == set(model.layers[1].params) | set(model.layers[1].buffers)
+    model.forward(np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32), training=True)
+    name = sorted(model.layers[1].buffers)[0]
+    assert not np.array_equal(model.layers[1].buffers[name], saved[1][name])  # training moved it
+    model.set_weights(saved)
+    assert np.array_equal(model.layers[1].buffers[name], saved[1][name])
 
 
 # ------------------------------------------------------------ doc examples
