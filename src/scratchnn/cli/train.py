@@ -221,7 +221,7 @@ def run(args) -> int:
     print(f"\nTest accuracy: {acc:.2%} ({n_right:,} of {len(y_test):,} test images, {title}), "
           f"test loss {result['loss']:.4f}; trained in {seconds:.1f} s.")
     print(f"Wrote {', '.join(written)}\n   to {out}/")
-    print(f"Next: scratchnn evaluate {model_path}   |   scratchnn predict {model_path} digit.png")
+    print(f"Next: scratchnn evaluate {model_path}   |   scratchnn predict {model_path} image.png")
     return 0
 
 

@@ -12,7 +12,7 @@ STYLE = {
     "font.size": 10, "axes.titlesize": 11, "axes.titleweight": "bold", "axes.labelsize": 10,
     "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9, "legend.frameon": False,
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-    "figure.titlesize": 13, "figure.titleweight": "bold", "savefig.bbox": "tight", "savefig.dpi": 110,
+    "figure.titlesize": 13, "figure.titleweight": "bold", "savefig.dpi": 110,
     "figure.facecolor": "white", "axes.facecolor": "white",
 }
 #: Colour per series/class (matplotlib's tab10).

@@ -65,55 +65,79 @@ def layer_statistics(model, x, y=None) -> list[dict]:
     return stats
 
 
-def _describe(s: dict) -> str:
-    parts = [f"std {s['std']:.3g}"]
-    if s["dead_fraction"] is not None:
-        parts.append(f"dead {s['dead_fraction']:.0%}")
-    if s["saturated_fraction"] is not None:
-        parts.append(f"saturated {s['saturated_fraction']:.0%}")
-    return ", ".join(parts)
-
-
 _SKIP = ("Dropout", "Identity", "Flatten", "Reshape")
+
+
+def _density(values: np.ndarray, bins: int):
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, edges = np.histogram(values, bins=bins, range=(lo, hi), density=True)
+    return (edges[:-1] + edges[1:]) / 2, counts
 
 
 @styled
 def plot_layer_statistics(model, x, y=None, *, bins: int = 60,
                           title: str | None = "Activations and gradients per layer") -> Figure:
-    """Histograms of every layer's outputs (top row) and, with ``y``, of dL/d(output) (bottom row).
+    """Distributions of each layer's outputs (left) and, with ``y``, of dL/d(output) (right).
 
-    Each activation panel names the fraction of dead units (ReLU) or saturated values
-    (sigmoid, tanh). Layers that do not change the values (dropout at inference, flatten) are
-    left out. Use a batch of a few hundred samples.
+    One line per layer (the activation layers; all layers when there are none), as in
+    Karpathy's "makemore" diagnostics. The legend gives each layer's spread and, for ReLU,
+    the share of zero outputs and of dead units (zero for every sample; zeros are left out of
+    the ReLU curves so that the rest stays visible), for sigmoid/tanh the saturated share.
+    Use a batch of a few hundred samples.
 
     Args:
         model: a built (for gradients: compiled) :class:`~scratchnn.Sequential`.
         x: a batch of inputs; y: its targets (optional).
         path: (keyword) save a PNG there.
     """
-    stats = [s for s in layer_statistics(model, x, y) if s["kind"] not in _SKIP]
-    n = len(stats)
-    rows = 2 if y is not None else 1
-    fig = new_figure(max(3.0 * n, 6), 2.7 * rows + 0.5)
-    axes = fig.subplots(rows, n, squeeze=False)
+    from ..layers.activations import Activation
+
+    all_stats = layer_statistics(model, x, y)
+    kinds = {s["name"]: isinstance(model.layers[i], Activation) for i, s in enumerate(all_stats)}
+    stats = [s for s in all_stats if kinds[s["name"]] and s["kind"] not in _SKIP]
+    if not stats:
+        stats = [s for s in all_stats if s["kind"] not in _SKIP]
+    panels = 2 if y is not None else 1
+    fig = new_figure(6.2 * panels, 4.0)
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    ax = axes[0]
     for j, s in enumerate(stats):
-        ax = axes[0, j]
         values = s["output"]
-        ax.hist(values, bins=bins, color=COLORS[j % 10], alpha=0.85)
-        if s["kind"] == "ReLU":
-            ax.set_yscale("log")
-        ax.set_title(s["name"], fontsize=9)
-        ax.set_xlabel(f"output ({_describe(s)})", fontsize=8)
-        if j == 0:
-            ax.set_ylabel("count (activations)")
-        if y is not None:
-            ax = axes[1, j]
-            g = s["grad"]
-            ax.hist(g, bins=bins, color=COLORS[j % 10], alpha=0.6)
-            ax.set_yscale("log")
-            ax.set_xlabel(f"dL/d output (std {s['grad_std']:.2g})", fontsize=8)
-            if j == 0:
-                ax.set_ylabel("count (gradients)")
+        label = f"{s['name']}: std {s['std']:.2g}"
+        if s["dead_fraction"] is not None:
+            zeros = float(np.mean(values <= 0))
+            label += f", {zeros:.0%} zeros, {s['dead_fraction']:.0%} dead units"
+            values = values[values > 0]
+        if s["saturated_fraction"] is not None:
+            label += f", {s['saturated_fraction']:.0%} saturated"
+        d = _density(values, bins)
+        if d is not None:
+            ax.plot(*d, color=COLORS[j % 10], label=label)
+        else:
+            ax.plot([], [], color=COLORS[j % 10], label=label + " (all zero)")
+    ax.set_title("Activations (layer outputs)")
+    ax.set_xlabel("value")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=8)
+    if y is not None:
+        ax = axes[1]
+        for j, s in enumerate(stats):
+            d = _density(s["grad"], bins)
+            label = f"{s['name']}: std {s['grad_std']:.2g}"
+            if d is not None and s["grad_std"] > 0:
+                ax.plot(*d, color=COLORS[j % 10], label=label)
+            else:
+                ax.plot([], [], color=COLORS[j % 10], label=label + " (all zero)")
+        ax.set_yscale("log")
+        ax.set_title("Gradients dL/d(output)")
+        ax.set_xlabel("value")
+        ax.set_ylabel("density (log scale)")
+        ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
     return fig
