@@ -41,7 +41,7 @@ def plot_first_layer_weights(model_or_weights, *, image_shape=None, max_units: i
     """Show up to ``max_units`` first-layer units as images (red positive, blue negative).
 
     Each image has its own symmetric colour scale (units differ in size); the units with
-    the largest weight norm are shown first. Smooth stroke-like patterns mean the layer
+    the largest weight norm are shown first, labelled with their index. Smooth stroke-like patterns mean the layer
     learned; pure noise means it did not train (or barely).
 
     Args:
@@ -53,15 +53,26 @@ def plot_first_layer_weights(model_or_weights, *, image_shape=None, max_units: i
     norms = np.sqrt((filters ** 2).reshape(len(filters), -1).sum(axis=1))
     order = np.argsort(-norms, kind="stable")[:max_units]
     rows, cols = grid_shape(len(order), max_cols=10)
-    fig = new_figure(1.05 * cols + 0.3, 1.05 * rows + 0.6)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, j in zip(axes.ravel(), order):
-        img = filters[j]
-        lim = np.abs(img).max() or 1.0
-        ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-        ax.set_title(f"unit {j}", fontsize=7, fontweight="normal")
+    h, w = filters.shape[1:]
+    gap = max(1, h // 10)
+    # One mosaic image (fast to draw): each unit scaled to [-1, 1] by its own largest |weight|,
+    # NaN gaps between tiles drawn white.
+    mosaic = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
+    for k, j in enumerate(order):
+        r, c = divmod(k, cols)
+        lim = np.abs(filters[j]).max() or 1.0
+        mosaic[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = filters[j] / lim
+    import matplotlib
+
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="white")
+    scale = 1.0 if h >= 10 else 0.6
+    fig = new_figure(scale * 1.0 * cols + 0.8, scale * 1.0 * rows + 0.8)
+    ax = fig.add_subplot()
+    ax.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    for k, j in enumerate(order[: cols * rows]):
+        r, c = divmod(k, cols)
+        ax.text(c * (w + gap) + 0.5, r * (h + gap) + 0.5, str(j), fontsize=6, color="0.3", va="top", ha="left")
     if title:
         fig.suptitle(f"{title} ({len(order)} of {len(filters)} units, largest norm first)")
     return fig
