@@ -65,14 +65,16 @@ def plot_first_layer_weights(model_or_weights, *, image_shape=None, max_units: i
     import matplotlib
 
     cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="white")
-    scale = 1.0 if h >= 10 else 0.6
-    fig = new_figure(scale * 1.0 * cols + 0.8, scale * 1.0 * rows + 0.8)
+    small = h < 10  # convolution kernels: no room for labels inside the tiles
+    scale = 1.0 if not small else 0.6
+    fig = new_figure(max(6.0, scale * cols + 0.8), scale * rows + 1.0)
     ax = fig.add_subplot()
     ax.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
-    for k, j in enumerate(order[: cols * rows]):
+    for k, j in enumerate(order if not small else []):
         r, c = divmod(k, cols)
         ax.text(c * (w + gap) + 0.5, r * (h + gap) + 0.5, str(j), fontsize=6, color="0.3", va="top", ha="left")
     if title:
-        fig.suptitle(f"{title} ({len(order)} of {len(filters)} units, largest norm first)")
+        what = "filters" if small else "units"
+        fig.suptitle(f"{title}\n({len(order)} of {len(filters)} {what}, largest norm first)")
     return fig
