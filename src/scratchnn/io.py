@@ -53,14 +53,12 @@ import json
 import math
 import os
 import re
-import tempfile
-import time
 import zipfile
-from typing import IO, Callable
 
 import numpy as np
 
 from ._version import __version__
+from .atomic import _tmp_prefix, atomic_write  # noqa: F401  (re-exported: scratchnn.io.atomic_write)
 from .errors import ModelFileError, ScratchnnError
 from .registry import LAYERS, LOSSES, OPTIMIZERS
 
@@ -71,104 +69,12 @@ MAX_CONFIG_BYTES = 16 * 2**20
 MAX_LAYERS = 10_000
 MAX_ARRAYS = 100_000
 MAX_NDIM = 32
-#: Temporary files of a save older than this are removed even if their writer may live.
-STALE_TMP_SECONDS = 24 * 3600
 
 _MEMBER = re.compile(r"__config__|(params|buffers)/\d{1,5}/[A-Za-z_][A-Za-z0-9_]{0,63}"
                      r"|optimizer/\d{1,5}/[A-Za-z_][A-Za-z0-9_]{0,63}/[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 # ---------------------------------------------------------------- writing
-def _tmp_prefix(path: str) -> str:
-    return "." + os.path.basename(path) + ".tmp-"
-
-
-def _remove_stale_temps(path: str) -> int:
-    """Delete temporary files a killed save to ``path`` left behind; returns how many.
-
-    A temporary file is ``.<name>.tmp-<pid>-<random>``; it is stale when process
-    ``pid`` no longer exists (on this machine) or when it is older than a day.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix = _tmp_prefix(path)
-    removed = 0
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return 0
-    for name in names:
-        if not name.startswith(prefix):
-            continue
-        pid_text = name[len(prefix):].split("-", 1)[0]
-        full = os.path.join(directory, name)
-        try:
-            stale = time.time() - os.stat(full).st_mtime > STALE_TMP_SECONDS
-            if not stale and pid_text.isdigit():
-                stale = not _pid_alive(int(pid_text))
-            if stale:
-                os.unlink(full)
-                removed += 1
-        except OSError:
-            continue
-    return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid() or os.name != "posix":  # on Windows os.kill(pid, 0) would terminate pid
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError, OverflowError):
-        return True
-    return True
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(f)`` on a temporary file beside ``path``, fsync it, then rename it to ``path``.
-
-    Either the old file or the complete new one is at ``path`` at every moment,
-    even if the process is killed. The temporary file is
-    ``.<name>.tmp-<pid>-<random>`` in the same folder (a rename is atomic only
-    within one file system); one left behind by a killed writer is deleted by
-    the next ``atomic_write`` to the same path.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    _remove_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{_tmp_prefix(path)}{os.getpid()}-")
-    try:
-        # mkstemp creates the file 0600; give it the mode an ordinary open() would (0666 & ~umask).
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o666 & ~_current_umask())
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
-        pass
-
-
 def model_to_config(model) -> dict:
     """The JSON part of a model file."""
     layers = [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
