@@ -67,14 +67,12 @@ def link_latest(out: Path) -> None:
         pass
 
 
-def load_image_classifier(path: str | os.PathLike):
-    """Load a scratchnn model and check that it classifies 28x28 images.
+def model_file_path(path: str | os.PathLike) -> str:
+    """The model file a user means: ``path`` itself, or ``model.npz`` inside a run folder.
 
     Raises:
-        FileNotFoundError, ModelFileError (not a scratchnn model), ShapeError (another kind of model).
+        FileNotFoundError: neither exists.
     """
-    from ..io import load_model
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(2, "model file not found", path)
@@ -83,6 +81,18 @@ def load_image_classifier(path: str | os.PathLike):
         if not os.path.isfile(candidate):
             raise FileNotFoundError(2, "no model.npz in the folder", path)
         path = candidate
+    return path
+
+
+def load_image_classifier(path: str | os.PathLike):
+    """Load a scratchnn model and check that it classifies 28x28 images.
+
+    Raises:
+        FileNotFoundError, ModelFileError (not a scratchnn model), ShapeError (another kind of model).
+    """
+    from ..io import load_model
+
+    path = model_file_path(path)
     model = load_model(path)
     pixels = int(np.prod(IMAGE_SHAPE))
     if int(np.prod(model.input_shape)) != pixels:

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from ._common import add_parser
+from ._common import add_parser, model_file_path
 
 EXAMPLES = """\
   scratchnn export runs/mlp/model.npz digits.onnx
@@ -56,11 +56,7 @@ def run(args) -> int:
     from ..io import load_model
     from ..onnx import export, max_abs_diff
 
-    path = args.model
-    if os.path.isdir(path):
-        path = os.path.join(path, "model.npz")
-    if not os.path.exists(path):
-        raise FileNotFoundError(2, "model file not found", path)
+    path = model_file_path(args.model)
     model = load_model(path, compile=False)
     try:
         proto = export(model, args.output, opset=args.opset, dtype=args.dtype)

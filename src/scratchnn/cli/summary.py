@@ -1,7 +1,7 @@
 """``scratchnn summary``: the layers, parameter counts and training record of a model file."""
 from __future__ import annotations
 
-from ._common import add_parser
+from ._common import add_parser, model_file_path
 
 EXAMPLES = """\
   scratchnn summary runs/latest/model.npz
@@ -18,15 +18,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import os
-
     from ..io import load_model
 
-    path = args.model
-    if os.path.isdir(path):
-        path = os.path.join(path, "model.npz")
-    if not os.path.exists(path):
-        raise FileNotFoundError(2, "model file not found", path)
+    path = model_file_path(args.model)
     model = load_model(path)
     print(f"{path}")
     model.summary()
