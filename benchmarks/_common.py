@@ -7,11 +7,13 @@ swings from second to second; interleaving spreads those swings over both sides.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,3 +70,30 @@ def print_table(title: str, rows: list[tuple], headers: tuple) -> None:
     for row in rows:
         print(" | ".join(f"{str(x):<{w}}" for x, w in zip(row, widths)))
     print(line)
+
+
+@contextlib.contextmanager
+def mnist_cache(data_dir: str):
+    """Read MNIST once (uint8) into a temporary ``.npz`` the workers load; yields its path."""
+    import numpy as np
+
+    from scratchnn.datasets.mnist import load_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_mnist(data_dir, download=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "mnist.npz")
+        np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        yield path
+
+
+def load_mnist_cache(path: str, sample_shape: tuple[int, ...]):
+    """(x_train, y_train, x_test, y_test) from :func:`mnist_cache`'s file: float32 pixels in
+    [0, 1] shaped (N, *sample_shape), int64 labels."""
+    import numpy as np
+
+    d = np.load(path)
+
+    def to_float(a):
+        return a.reshape(len(a), *sample_shape).astype(np.float32) / np.float32(255.0)
+
+    return to_float(d["x_train"]), d["y_train"].astype(np.int64), to_float(d["x_test"]), d["y_test"].astype(np.int64)

@@ -26,22 +26,14 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_mnist_dir, interleaved, median, print_table
+from _common import default_mnist_dir, interleaved, load_mnist_cache, median, mnist_cache, print_table
 
 BATCH = 128
-
-
-def load_cached(path):
-    d = np.load(path)
-    to_float = lambda a: (a.reshape(len(a), 1, 28, 28).astype(np.float32) / np.float32(255.0))
-    return (to_float(d["x_train"]), d["y_train"].astype(np.int64),
-            to_float(d["x_test"]), d["y_test"].astype(np.int64))
 
 
 def scratchnn_model(seed: int):
@@ -60,7 +52,7 @@ def scratchnn_model(seed: int):
 def worker_scratchnn(args) -> dict:
     from threadpoolctl import threadpool_limits
 
-    x_train, y_train, x_test, y_test = load_cached(args.data)
+    x_train, y_train, x_test, y_test = load_mnist_cache(args.data, (1, 28, 28))
     model = scratchnn_model(args.seed)
     n = args.batches * BATCH
     with threadpool_limits(args.threads):
@@ -97,7 +89,7 @@ def worker_torch(args) -> dict:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_cached(args.data))
+    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_mnist_cache(args.data, (1, 28, 28)))
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def train(model, opt, count):
@@ -212,12 +204,7 @@ def main() -> None:
         print(json.dumps(fn(args)))
         return
 
-    from scratchnn.datasets.mnist import load_mnist
-
-    (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir, download=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = os.path.join(tmp, "mnist.npz")
-        np.savez(cache, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    with mnist_cache(args.data_dir) as cache:
         print(f"CNN (conv32-pool-conv64-pool-fc128-fc10) on MNIST, batch {BATCH}, Adam 1e-3, float32, "
               f"{args.threads} thread(s); speed over {args.batches} batches x {args.timed}, "
               f"{args.epochs} epoch(s) for accuracy, {args.repeats} run(s)")

@@ -21,21 +21,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_mnist_dir, interleaved, median, print_table  # noqa: E402
+from _common import default_mnist_dir, interleaved, load_mnist_cache, median, mnist_cache, print_table  # noqa: E402
 
 BATCH = 128
-
-
-def load_cached(path):
-    d = np.load(path)
-    to_float = lambda a: (a.reshape(len(a), -1).astype(np.float32) / np.float32(255.0))  # noqa: E731
-    return to_float(d["x_train"]), d["y_train"].astype(np.int64), to_float(d["x_test"]), d["y_test"].astype(np.int64)
 
 
 def worker_scratchnn(args) -> dict:
@@ -43,7 +35,7 @@ def worker_scratchnn(args) -> dict:
 
     import scratchnn as sn
 
-    x_train, y_train, x_test, y_test = load_cached(args.data)
+    x_train, y_train, x_test, y_test = load_mnist_cache(args.data, (784,))
     L = sn.layers
     model = sn.Sequential([L.Dense(784, 256), L.ReLU(), L.Dense(256, 128), L.ReLU(), L.Dense(128, 10)],
                           seed=args.seed)
@@ -66,7 +58,7 @@ def worker_torch(args) -> dict:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_cached(args.data))
+    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_mnist_cache(args.data, (784,)))
     model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
                                 torch.nn.ReLU(), torch.nn.Linear(128, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -111,13 +103,8 @@ def main() -> None:
         print(json.dumps(fn(args)))
         return
 
-    from scratchnn.datasets.mnist import load_mnist
-
-    (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir, download=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = os.path.join(tmp, "mnist.npz")
-        np.savez(cache, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-        print(f"MLP 784-256-128-10 on MNIST ({len(x_train)} train / {len(x_test)} test), batch {BATCH}, "
+    with mnist_cache(args.data_dir) as cache:
+        print(f"MLP 784-256-128-10 on MNIST, batch {BATCH}, "
               f"Adam 1e-3 cosine, float32, {args.threads} thread(s), {args.epochs} epoch(s) x {args.repeats} run(s)")
         results = interleaved(os.path.abspath(__file__),
                               ["--data", cache, "--epochs", str(args.epochs), "--seed", str(args.seed)],
