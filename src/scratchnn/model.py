@@ -19,6 +19,7 @@ last good step.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Iterable, Iterator, Sequence
 
@@ -201,12 +202,19 @@ class Sequential:
 
     def train_step(self, x: np.ndarray, y: np.ndarray, check_finite: bool = True) -> tuple[float, np.ndarray]:
         """One optimizer step on one batch; returns (loss, predictions before the step)."""
-        if not check_finite:
+        # With check_finite, overflow and NaN are detected below, so NumPy need not warn on the way.
+        guard = (np.errstate(over="ignore", invalid="ignore", divide="ignore") if check_finite
+                 else contextlib.nullcontext())
+        with guard:
             y_hat = self.forward(x, training=True)
             loss = self.loss.forward(y_hat, y)
+            if check_finite and not math.isfinite(loss):
+                raise TrainingDivergedError(f"the loss became {loss}; {self._weights_note()}")
             self.backward(self.loss.backward())
-            self.optimizer.step(self.parameters())
-            return loss, y_hat
+            if check_finite:
+                self._check_finite_gradients()
+            self.optimizer.step(self.parameters())  # an overflowing step is reported at the next batch
+        return loss, y_hat
         # Overflow and NaN are detected below, so NumPy need not warn about them on the way.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             y_hat = self.forward(x, training=True)
@@ -234,8 +242,7 @@ class Sequential:
                 if not math.isfinite(g.sum()):
                     raise TrainingDivergedError(
                         f"the gradient of {name!r} in {layer.describe()} is NaN or infinite (the first "
-                        "layer, in forward order, with a non-finite gradient); the weights from before "
-                        "this batch are kept.")
+                        f"layer, in forward order, with a non-finite gradient); {self._weights_note()}")
 
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, *, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
