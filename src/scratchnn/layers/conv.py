@@ -73,16 +73,10 @@ class _ConvND(Layer):
         fan_in = self.in_channels * int(np.prod(self.kernel_size))
         fan_out = self.out_channels * int(np.prod(self.kernel_size))
         shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.params["W"] = initializers.get(self.kernel_initializer)(shape, fan_in, fan_out, rng, self.dtype)
-        if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)(
-                (self.out_channels,), fan_in, fan_out, rng, self.dtype)
         F.check_window_fits(self.describe(), input_shape[1:], self.kernel_size, self.pads, self.dilation)
-
-    def param_shapes(self, input_shape):
-        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
-        shapes = {"W": (self.out_channels, self.in_channels) + tuple(self.kernel_size)}
-        return {**shapes, "b": (self.out_channels,)} if self.use_bias else shapes
+        self.add_weight("W", shape, self.kernel_initializer, fan_in=fan_in, fan_out=fan_out)
+        if self.use_bias:
+            self.add_weight("b", (self.out_channels,), self.bias_initializer, fan_in=fan_in, fan_out=fan_out)
 
     def compute_output_shape(self, input_shape):
         F.check_window_fits(self.describe(), tuple(input_shape[1:]), self.kernel_size, self.pads,

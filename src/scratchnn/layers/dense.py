@@ -65,15 +65,9 @@ class Dense(Layer):
 
     def _build(self, input_shape, rng):
         fan_in, fan_out = self.in_features, self.out_features
-        self.params["W"] = initializers.get(self.kernel_initializer)(
-            (fan_in, fan_out), fan_in, fan_out, rng, self.dtype)
+        self.add_weight("W", (fan_in, fan_out), self.kernel_initializer, fan_in=fan_in, fan_out=fan_out)
         if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)(
-                (fan_out,), fan_in, fan_out, rng, self.dtype)
-
-    def param_shapes(self, input_shape):
-        """Shapes of the parameters ``build`` creates, without allocating (checked by model loading)."""
-        return {"W": (self.in_features, self.out_features), **({"b": (self.out_features,)} if self.use_bias else {})}
+            self.add_weight("b", (fan_out,), self.bias_initializer, fan_in=fan_in, fan_out=fan_out)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.out_features,)
