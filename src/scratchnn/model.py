@@ -174,19 +174,22 @@ class Model:
         The optimizer then updates the whole model in a few vectorised passes, and a
         data-parallel run averages all gradients with one collective call.
         """
-        entries: list[tuple[dict, dict, str, np.ndarray]] = []
+        entries: list[tuple[dict, dict, str, np.ndarray, str]] = []
         seen: set[int] = set()
-        for layer in self.layers:
-            for _, sub in layer.walk():
+        for i, layer in enumerate(self.layers):
+            for path, sub in layer.walk():
                 for k, p in sub.params.items():
                     if id(p) not in seen:
                         seen.add(id(p))
-                        entries.append((sub.params, sub.grads, k, p))
-        total = sum(p.size for *_, p in entries)
+                        entries.append((sub.params, sub.grads, k, p, f"{i}/{path}{k}"))
+        total = sum(e[3].size for e in entries)
         flat = np.empty(total, dtype=self.dtype)
         flat_g = np.zeros(total, dtype=self.dtype)
         offset = 0
-        for params, grads, k, p in entries:
+        #: ``(key, offset, shape)`` of every parameter in the flat buffers (the optimizer's view).
+        self.flat_layout: list[tuple[str, int, tuple[int, ...]]] = []
+        for params, grads, k, p, key in entries:
+            self.flat_layout.append((key, offset, p.shape))
             n = p.size
             view = flat[offset:offset + n].reshape(p.shape)
             view[...] = p
@@ -405,7 +408,8 @@ class Model:
             self.backward(dys[0] if n_out == 1 else dys)
             if check_finite:
                 self._check_finite_gradients()
-            self.optimizer.step(self.parameters())  # an overflowing step is reported at the next batch
+            # One fused update over the flat buffers; an overflowing step is reported at the next batch.
+            self.optimizer.step_flat(self.flat_params, self.flat_grads, self.flat_layout)
         return loss, y_hat
 
     def _weights_note(self) -> str:
