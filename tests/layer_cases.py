@@ -1,4 +1,9 @@
-"""One example instance and input shape for every registered layer.
+"""One example instance and input shape for every registered layer: its test entry.
+
+Each entry drives every generic check: the float64 gradient check, the config round trip,
+save/load, dtype, the declared-shapes dry run (tests/robustness), the ONNX export
+(tests/onnx) and the comparison with its PyTorch twin (``tests/torch_twins.py``, keyed by
+the same class name; tests/reference/test_torch_registry.py).
 
 ``tests/unit/test_gradcheck_registry.py`` fails when a class in
 ``scratchnn.registry.LAYERS`` has no entry here, so no new layer can skip the

@@ -36,6 +36,10 @@ Parameters, gradients and buffers of a layer *and its children* are reached with
 (keys ``"W"``, ``"child/W"``, ...); saving, loading, optimizers, gradcheck and export
 use those, so a composite layer needs nothing more than the steps above.
 
+A new layer is its file plus its test entry (``tests/layer_cases.py``, with its PyTorch twin
+in ``tests/torch_twins.py``) and an ONNX exporter (or a reason why it has none): the generic
+tests then check its gradients, config, files, dtypes, declared shapes and export.
+
 Conventions: the batch axis comes first; images are NCHW (as in PyTorch);
 sequences are (N, T, D). Inputs are checked against :attr:`expected_shape`
 before ``forward`` runs, so that a wrong shape gives an error naming the layer,
