@@ -228,9 +228,10 @@ class Model:
         self.metric_names = metrics
 
     def _metric(self, name: str, loss=None):
-        """The metric function; a single output column is thresholded at 0 when the loss takes logits."""
-        logits = isinstance(loss or self.loss, losses_mod.BinaryCrossEntropyWithLogits)
-        return metrics_mod.get(name, threshold=0.0 if logits else None)
+        """The metric function; a single output column is cut at the loss's decision threshold
+        (0 for a logit)."""
+        threshold = (loss or self.loss).decision_threshold
+        return metrics_mod.get(name, threshold=None if threshold == 0.5 else threshold)
 
     # ------------------------------------------------------------- compute
     def forward(self, x, training: bool = False, record: list | None = None):
