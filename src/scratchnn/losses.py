@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
 from . import functional as F
 from .errors import ConfigError, DataError, ShapeError
 from .validation import label_hint, shape_text
@@ -167,9 +168,7 @@ class Huber(_SameShapeTargets, Loss):
     """
 
     def __init__(self, delta: float = 1.0) -> None:
-        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < float("inf"):
-            raise ConfigError(f"Huber: delta must be > 0. Received: delta={delta!r}")
-        self.delta = float(delta)
+        self.delta = checks.number("Huber", "delta", delta, low=0.0, low_open=True, what="> 0")
 
     def forward(self, y_pred, y_true):
         y_true = _check_same_shape("Huber", y_pred, y_true)
@@ -196,9 +195,8 @@ class BinaryCrossEntropy(_BinaryTargets, Loss):
     """
 
     def __init__(self, eps: float = 1e-7) -> None:
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0.0 < eps < 0.5:
-            raise ConfigError(f"BinaryCrossEntropy: eps must be a number in (0, 0.5). Received: eps={eps!r}")
-        self.eps = float(eps)
+        self.eps = checks.number("BinaryCrossEntropy", "eps", eps, 0.0, 0.5, low_open=True, high_open=True,
+                                 what="a number in (0, 0.5)")
 
     def forward(self, y_pred, y_true):
         y_true = _check_same_shape("BinaryCrossEntropy", y_pred, y_true)

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from . import checks
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
@@ -470,8 +471,8 @@ class Model:
         _check_count("fit", "batch_size", batch_size, 1)
         if steps_per_epoch is not None:
             _check_count("fit", "steps_per_epoch", steps_per_epoch, 1)
-        if not (isinstance(validation_split, (int, float, np.floating)) and 0.0 <= validation_split < 1.0):
-            raise ConfigError(f"fit: validation_split must be in [0, 1). Received: validation_split={validation_split!r}")
+        validation_split = checks.number("fit", "validation_split", validation_split, 0.0, 1.0, high_open=True,
+                                         what="in [0, 1)")
         streaming = y is None and _is_batch_source(x)
         if streaming:
             if validation_split:
@@ -768,9 +769,7 @@ class Sequential(Model):
 
 
 def _check_count(owner: str, name: str, value, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        what = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise ConfigError(f"{owner}: {name} must be {what}. Received: {name}={value!r}")
+    checks.integer(owner, name, value, low=low)
 
 
 def _is_batch_source(x) -> bool:

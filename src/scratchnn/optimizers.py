@@ -34,6 +34,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from . import checks
 from .errors import ConfigError
 from .registry import register_optimizer
 from .schedules import Schedule, schedule_from_config, schedule_to_config
@@ -43,14 +44,9 @@ ParamTriple = tuple[str, np.ndarray, np.ndarray]
 
 def _number(cls: str, name: str, value, low: float = 0.0, high: float = math.inf,
             low_open: bool = False, high_open: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
-        raise ConfigError(f"{cls}: {name} must be a finite number in {lo}{low}, {high}{hi}. Received: {name}={value!r}")
-    return float(value)
+    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+    return checks.number(cls, name, value, low, high, low_open, high_open,
+                         what=f"a finite number in {lo}{low}, {high}{hi}")
 
 
 class Optimizer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers
+from .. import checks, initializers
 from ..errors import ConfigError
 from ..functional import conv as F
 from ..registry import register_layer
@@ -17,14 +17,7 @@ from .base import Layer
 
 def _int_tuple(layer: str, name: str, value, n: int, low: int = 1) -> tuple[int, ...]:
     """``value`` (an int or a tuple of ``n`` ints, each >= low) as a tuple of ``n`` ints."""
-    items = value if isinstance(value, (tuple, list)) else (value,) * n
-    ok = len(items) == n and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                 and v >= low for v in items)
-    if not ok:
-        kind = "a positive integer" if low >= 1 else "an integer >= 0"
-        also = f" or a tuple of {n} such" if n > 1 else ""
-        raise ConfigError(f"{layer}: {name} must be {kind}{also}. Received: {name}={value!r}")
-    return tuple(int(v) for v in items)
+    return checks.int_tuple(layer, name, value, n, low)
 
 
 def resolve_padding(layer: str, padding, kernel: tuple[int, ...], stride: tuple[int, ...],

@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers
-from ..errors import ConfigError
+from .. import checks, initializers
 from ..registry import register_layer
 from .base import Layer
 
 
 def _positive_int(layer: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{layer}: {name} must be a positive integer. Received: {name}={value!r}")
-    return int(value)
+    return checks.integer(layer, name, value, low=1)
 
 
 @register_layer
