@@ -354,6 +354,27 @@ class Sequential:
         self._ensure_built(x)
         return self._predict_arrays(x, batch_size)
 
+    def predict_proba(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Probabilities for ``x``: :meth:`predict`'s logits turned by the compiled loss's link.
+
+        ``SoftmaxCrossEntropy`` -> softmax over the last axis (rows sum to 1);
+        ``BinaryCrossEntropyWithLogits`` -> elementwise sigmoid. :meth:`predict` itself
+        returns logits, what those losses take.
+
+        Raises:
+            ConfigError: the model's loss does not take logits (nothing to convert: use
+                :meth:`predict`), or it has no loss (compile it, or load it with its loss).
+        """
+        from .functional.activations import sigmoid, softmax
+
+        if isinstance(self.loss, losses_mod.SoftmaxCrossEntropy):
+            return softmax(self.predict(x, batch_size), axis=-1)
+        if isinstance(self.loss, losses_mod.BinaryCrossEntropyWithLogits):
+            return sigmoid(self.predict(x, batch_size))
+        raise ConfigError("predict_proba needs a model trained on logits (loss SoftmaxCrossEntropy or "
+                          "BinaryCrossEntropyWithLogits); this one's outputs are not logits, use predict. "
+                          f"Received: loss={type(self.loss).__name__ if self.loss is not None else None}")
+
     def _evaluate_arrays(self, x, y, batch_size: int = 1024) -> dict[str, float]:
         y_hat = self._predict_arrays(x, batch_size)
         result = {"loss": float(self.loss.forward(y_hat, y))}

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import add_parser, class_names_for, load_image_classifier, prepare_out_dir, say
+from ._common import (
+    add_parser,
+    class_names_for,
+    load_image_classifier,
+    prepare_out_dir,
+    say,
+)
 
 EXAMPLES = """\
   scratchnn evaluate runs/latest/model.npz                  # on the data set it was trained on
