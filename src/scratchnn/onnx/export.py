@@ -58,8 +58,28 @@ def layers_config(model) -> list[dict]:
             for layer in model.layers]
 
 
+def probability_op(model) -> str:
+    """The ONNX op turning the model's logits into probabilities: ``"Softmax"`` or ``"Sigmoid"``.
+
+    Chosen by the compiled loss, as :meth:`Sequential.predict_proba` does.
+
+    Raises:
+        ScratchnnError: the loss does not take logits (or the model has none).
+    """
+    from .. import losses
+
+    if isinstance(model.loss, losses.SoftmaxCrossEntropy):
+        return "Softmax"
+    if isinstance(model.loss, losses.BinaryCrossEntropyWithLogits):
+        return "Sigmoid"
+    raise ScratchnnError("export: probabilities=True needs a model trained on logits (loss "
+                         "SoftmaxCrossEntropy or BinaryCrossEntropyWithLogits). Received: loss="
+                         f"{type(model.loss).__name__ if model.loss is not None else None}")
+
+
 def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
-            input_name: str = "input", output_name: str = "output", graph_name: str | None = None):
+            input_name: str = "input", output_name: str = "output", graph_name: str | None = None,
+            probabilities: bool = False):
     """The ``onnx.ModelProto`` of a built model, checked with ``onnx.checker``.
 
     See :func:`scratchnn.onnx.export` for the arguments.
@@ -87,6 +107,7 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
         raise ScratchnnError("export: input_name and output_name must differ. "
                              f"Received: input_name={input_name!r}, output_name={output_name!r}")
     fns = [exporter_for(layer) for layer in model.layers]  # every error before any work
+    link = probability_op(model) if probabilities else None
 
     g = GraphBuilder(opset, dtype)
     g.reserve(input_name)
@@ -103,6 +124,8 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
                 f"{layer.describe()} cannot be exported to ONNX: {exc}") from None
         shape = tuple(layer.compute_output_shape(shape))
     g.prefix = ""
+    if link is not None:  # logits -> probabilities, as model.predict_proba
+        x = g.op(link, [x], name="probabilities", axis=-1 if link == "Softmax" else None)
     # Name the final tensor "output" (an Identity node; onnxruntime removes it when optimising).
     g.nodes.append(("Identity", [x], [output_name], {}, g.fresh("output_identity")))
 
@@ -130,8 +153,12 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
 
 
 def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
-           input_name: str = "input", output_name: str = "output"):
+           input_name: str = "input", output_name: str = "output", probabilities: bool = False):
     """Write ``model`` to ``path`` as an ONNX file that predicts what ``model.predict`` does.
+
+    ``model.predict`` gives logits for a classifier; with ``probabilities=True`` the
+    graph ends with a ``Softmax`` (loss ``SoftmaxCrossEntropy``) or ``Sigmoid`` (loss
+    ``BinaryCrossEntropyWithLogits``) node and gives ``model.predict_proba`` instead.
 
     The graph has one input ``input`` of shape ``(N, *model.input_shape)`` and one
     output ``output``, with a dynamic batch dimension ``"N"``; weights are stored as
@@ -154,6 +181,8 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
             (a valid file, but onnxruntime's CPU Conv and LSTM kernels are float32-only,
             so it suits dense networks).
         input_name, output_name: the graph's tensor names.
+        probabilities: end the graph with the loss's link (softmax or sigmoid), so that
+            the file outputs probabilities (see :func:`probability_op`).
 
     Returns:
         The ``onnx.ModelProto`` that was written.
@@ -171,7 +200,8 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
         sess = ort.InferenceSession("digits.onnx")
         y = sess.run(None, {"input": x.astype("float32")})[0]   # == model.predict(x)
     """
-    proto = to_onnx(model, opset=opset, dtype=dtype, input_name=input_name, output_name=output_name)
+    proto = to_onnx(model, opset=opset, dtype=dtype, input_name=input_name, output_name=output_name,
+                    probabilities=probabilities)
     from ..io import atomic_write
 
     data = proto.SerializeToString()
@@ -195,9 +225,9 @@ def run_onnx(onnx_model, x: np.ndarray) -> np.ndarray:
     return sess.run(None, {inp.name: np.asarray(x, dtype=dtype)})[0]
 
 
-def max_abs_diff(model, onnx_model, x) -> float:
-    """``max |onnxruntime(x) - model.predict(x)|``: how closely the export matches."""
-    expected = model.predict(x)
+def max_abs_diff(model, onnx_model, x, probabilities: bool = False) -> float:
+    """``max |onnxruntime(x) - model.predict(x)|`` (``predict_proba`` with ``probabilities``)."""
+    expected = model.predict_proba(x) if probabilities else model.predict(x)
     got = run_onnx(onnx_model, x)
     if got.shape != expected.shape:
         raise ScratchnnError(f"the ONNX output has shape {got.shape}; "
