@@ -50,7 +50,7 @@ examples:
   scratchnn demo xor                                # the article's network, with a picture
   scratchnn summary runs/mlp
   scratchnn forecast                                # bundled monthly sunspots, LSTM
-  scratchnn export runs/mlp digits.onnx             # run it in any ONNX runtime
+  scratchnn export runs/mlp/model.npz digits.onnx   # run it in any ONNX runtime
 
 Run 'scratchnn COMMAND --help' for each command's options and examples.
 """

@@ -117,7 +117,7 @@ def run(args) -> int:
         type(model.loss).__name__ in ("SoftmaxCrossEntropy", "BinaryCrossEntropyWithLogits") else "outputs"
     print(f"wrote {args.output} ({size / 1e3:,.1f} kB, opset {args.opset}, "
           f"{len(model.layers)} layers, {len(proto.graph.node)} nodes): "
-          f"input 'input' ({in_shape}) -> output 'output' ({out_shape}, {what})")
+          f"input 'input' ({in_shape}) -> output 'output' ({out_shape}): {what}")
     if args.verify:
         x = _random_input(model, np.random.default_rng(0))
         try:

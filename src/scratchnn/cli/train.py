@@ -23,7 +23,7 @@ from .run_folder import RunFolder
 EXAMPLES = """\
   scratchnn train                                   # MLP on the bundled MNIST subset (no download)
   scratchnn train --dataset mnist --epochs 10 --out runs/mlp
-  scratchnn train --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
+  scratchnn train --dataset fashion-mnist           # found locally, else downloaded once
   scratchnn train --dataset mnist --model cnn --epochs 3
   scratchnn train --resume runs/mlp/model.npz       # finish an interrupted run
   scratchnn train --resume runs/mlp/model.npz --epochs 2   # ... or train 2 more epochs
