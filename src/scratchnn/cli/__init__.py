@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     if getattr(args, "func", None) is None:
         parser.print_help()
+        print("scratchnn: error: a COMMAND is required (see 'scratchnn --help')", file=sys.stderr)
         return EXIT_USAGE
     try:
         return int(args.func(args) or 0)

@@ -235,7 +235,7 @@ def _run(args, run_dir: RunFolder, default_out: bool) -> int:
     scores = model.predict(x_te)
     result = model.evaluate(x_te, y_test)
     acc = result["accuracy"]
-    n_right = int(round(acc * len(y_test)))
+    n_right = round(acc * len(y_test))
     model.metadata["test"] = {"dataset": dataset, "accuracy": acc, "loss": result["loss"], "n": len(y_test)}
     model.save(model_path)
     history = model.history.to_dict()
