@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from ._common import add_force, add_parser, say
+from ._common import add_force, add_parser, prepare_out_dir, say
 from .options import (
     fraction,
     integer,
@@ -89,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
     # Every check before work starts: the output first, then the series.
     run_dir = RunFolder(args.out, force=args.force) if args.out else None
     try:
-        if args.plot and run_dir is None:
+        if args.plot and run_dir is None:  # into the current folder: existing and writable, checked now
             check_new_file("forecast.png", "--plot", args.force)
+            prepare_out_dir(".")
         series = load_csv_column(path, args.column)
         try:
             check_forecastable(series.values, window=args.window, horizon=args.horizon,
