@@ -81,9 +81,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     the next ``atomic_write`` to the same path.
 
     Raises:
-        IsADirectoryError: ``path`` is a folder (or ends with a separator);
-        FileNotFoundError: its folder does not exist -- both naming the path asked for,
-        never the temporary file.
+        IsADirectoryError: ``path`` is a folder (or ends with a separator); names ``path``.
+        FileNotFoundError: the folder to write into does not exist; names that folder, never
+            the temporary file.
     """
     path = os.fspath(path)
     if path.endswith(("/", os.sep)) or os.path.isdir(path):

@@ -307,3 +307,22 @@ def test_textgen_sample_streams(tmp_path):
     stream = sample_stream(m, 20, prompt="ab", seed=1)
     first = next(stream)
     assert "ab" + first + "".join(stream) == sample(m, 20, prompt="ab", seed=1)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_train_ctrl_c_publishes_the_checkpoint_to_resume(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(CLI + ["train", "--out", str(out), "--epochs", "200", "--progress", "lines",
+                                   "--batch-size", "512", "--no-plots"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    for line in proc.stdout:
+        if line.startswith("Epoch 1/200"):  # the first checkpoint is saved
+            break
+    assert not out.exists()  # the run is still being written beside it
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and f"scratchnn train --resume {out / 'model.npz'}" in err
+    assert os.listdir(out) == ["model.npz"] and os.listdir(tmp_path) == ["run"]
+    epochs = sn.load_model(out / "model.npz").epochs_trained
+    assert 1 <= epochs < 200

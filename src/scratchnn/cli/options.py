@@ -71,8 +71,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the examples' layout and shows every option's default.
 
     An option whose help does not already say its default gets ``(default: X)``; an
-    on/off flag gets ``(default: off)``. Options whose default is computed (``None``)
-    say it in words in their help.
+    on/off flag gets ``(default: off)``; one without a default, ``(default: none)`` --
+    options whose default is computed say it in words in their help instead.
     """
 
     def _get_help_string(self, action: argparse.Action) -> str:
@@ -81,6 +81,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             return text
         if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
             return text + " (default: off)" if action.default is False else text + " (default: on)"
-        if action.default is None:
-            return text
+        if action.default is None:  # nothing unless given: say so rather than say nothing
+            return text + " (default: none)"
         return text + " (default: %(default)s)"
