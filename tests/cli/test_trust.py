@@ -52,6 +52,9 @@ def test_run_folder_appears_whole_or_not_at_all(tmp_path):
     (run.path / "model.npz").write_text("new")
     assert run.publish() == tmp_path / "r" and (tmp_path / "r" / "model.npz").read_text() == "new"
     assert os.listdir(tmp_path) == ["r"]  # no staging folder left
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "r").stat().st_mode & 0o777 == 0o777 & ~mask  # as mkdir makes it, not 0700
 
     with pytest.raises(UsageError, match="already holds files .*--force"):
         RunFolder(tmp_path / "r")

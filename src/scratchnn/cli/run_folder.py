@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..atomic import _pid_alive
+from ..atomic import _current_umask, _pid_alive
 from ..errors import ConfigError
 
 _PARTIAL = ".partial-"
@@ -100,6 +100,8 @@ class RunFolder:
                 _remove_stale(parent)
                 self.path = Path(tempfile.mkdtemp(
                     dir=parent, prefix=f".{self.final.name}{_PARTIAL}{os.getpid()}-"))
+                # mkdtemp makes it 0700; the published run gets the mode mkdir would give it
+                os.chmod(self.path, 0o777 & ~_current_umask())
         except OSError as exc:
             where = self.final if in_place else parent
             raise OSError(exc.errno, f"cannot write to the output folder {where} "
