@@ -111,6 +111,10 @@ def ws(tmp_path_factory) -> Path:
     (w / "short.csv").write_text("value\n" + "".join(f"{i % 7}\n" for i in range(10)))
     (w / "only_time.csv").write_text("date,year\n" + "".join(f"2020-01-{i % 28 + 1:02d},{2000 + i}\n" for i in t))
     (w / "binary.csv").write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4)
+    with open(w / "huge.csv", "wb") as f:  # sparse: refused by its size before any byte is read
+        f.truncate(40 * 2**20)
+    with open(w / "huge.txt", "wb") as f:
+        f.truncate(80 * 2**20)
     (w / "forecast.png").write_bytes(b"an earlier picture")
     (w / "plots").mkdir()
     (w / "plots" / "confusion_matrix.png").write_bytes(b"an earlier picture")
@@ -170,7 +174,11 @@ def run_forked(argv: list[str], cwd: Path, timeout: float = 120.0) -> tuple[int,
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
-    """``{relative path: sha256}`` of every file under ``root`` (folders as ``path/``)."""
+    """``{relative path: sha256}`` of every file under ``root`` (folders as ``path/``).
+
+    Files over 4 MiB (the sparse size-limit fixtures) are fingerprinted by size, mtime and
+    their first and last MiB, to keep the table fast.
+    """
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root)
@@ -178,8 +186,15 @@ def tree_hashes(root: Path) -> dict[str, str]:
             out[os.path.normpath(os.path.join(rel, d)) + "/"] = "dir"
         for name in filenames:
             full = os.path.join(dirpath, name)
+            st = os.stat(full)
             with open(full, "rb") as f:
-                out[os.path.normpath(os.path.join(rel, name))] = hashlib.sha256(f.read()).hexdigest()
+                if st.st_size > 4 * 2**20:
+                    head = f.read(2**20)
+                    f.seek(-2**20, os.SEEK_END)
+                    data = f"{st.st_size}:{st.st_mtime_ns}:".encode() + head + f.read()
+                else:
+                    data = f.read()
+            out[os.path.normpath(os.path.join(rel, name))] = hashlib.sha256(data).hexdigest()
     return out
 
 
@@ -209,6 +224,9 @@ CASES = [
     Case("train-out-under-a-file", ["train", "--out", "afile/run"], ERROR, "afile"),
     Case("train-resume-missing", ["train", "--resume", "nope/model.npz"], ERROR, "nope/model.npz"),
     Case("train-resume-text-model", ["train", "--resume", "textrun"], ERROR, "textrun/model.npz"),
+    Case("train-batch-size-0", ["train", "--batch-size", "0"], USAGE, "argument --batch-size"),
+    Case("train-lr-inf", ["train", "--lr", "inf"], USAGE, "argument --lr"),
+    Case("train-model-unknown", ["train", "--model", "resnet"], USAGE, "argument --model"),
     Case("train-data-dir-bundled", ["train", "--out", "new", "--data-dir", "emptydir"], USAGE, "--data-dir"),
     # evaluate
     Case("evaluate-missing-model", ["evaluate", "nope.npz"], ERROR, "nope.npz"),
@@ -216,10 +234,15 @@ CASES = [
     Case("evaluate-dataset-unknown", ["evaluate", "model.npz", "--dataset", "cifar"], USAGE, "cifar"),
     Case("evaluate-data-dir-bundled", ["evaluate", "model.npz", "--dataset", "bundled", "--data-dir", "emptydir"],
          USAGE, "--data-dir"),
+    Case("evaluate-split-unknown", ["evaluate", "model.npz", "--split", "val"], USAGE, "argument --split"),
     Case("evaluate-plots-existing", ["evaluate", "model.npz", "--plots", "plots"], USAGE,
          "plots/confusion_matrix.png already exists"),
     # predict
     Case("predict-top-0", ["predict", "model.npz", "digit.png", "--top", "0"], USAGE, "argument --top"),
+    Case("predict-top-text", ["predict", "model.npz", "digit.png", "--top", "three"], USAGE, "argument --top"),
+    Case("predict-invert-unknown", ["predict", "model.npz", "digit.png", "--invert", "maybe"], USAGE,
+         "argument --invert"),
+    Case("predict-no-images", ["predict", "model.npz"], USAGE, "images"),
     Case("predict-bomb", ["predict", "model.npz", "bomb.png"], ERROR, "bomb.png is 10000x10000 pixels"),
     Case("predict-huge-header", ["predict", "model.npz", "huge_header.png"], ERROR, "huge_header.png"),
     Case("predict-not-an-image", ["predict", "model.npz", "not_an_image.png"], ERROR, "not_an_image.png"),
@@ -250,6 +273,13 @@ CASES = [
     Case("forecast-test-fraction-1.5", ["forecast", "--test-fraction", "1.5"], USAGE, "argument --test-fraction"),
     Case("forecast-fractions-sum", ["forecast", "--val-fraction", "0.5", "--test-fraction", "0.45"], USAGE,
          "--val-fraction + --test-fraction"),
+    Case("forecast-horizon-0", ["forecast", "--horizon", "0"], USAGE, "argument --horizon"),
+    Case("forecast-hidden-0", ["forecast", "--hidden", "0"], USAGE, "argument --hidden"),
+    Case("forecast-layers-0", ["forecast", "--layers", "0"], USAGE, "argument --layers"),
+    Case("forecast-batch-size-0", ["forecast", "--batch-size", "0"], USAGE, "argument --batch-size"),
+    Case("forecast-lr-negative", ["forecast", "--lr", "-0.1"], USAGE, "argument --lr"),
+    Case("forecast-cell-unknown", ["forecast", "--cell", "transformer"], USAGE, "argument --cell"),
+    Case("forecast-huge-csv", ["forecast", "huge.csv"], ERROR, "huge.csv is 40 MiB"),
     Case("forecast-season-too-long", ["forecast", "series.csv", "--season", "100000"], USAGE, "season 100000"),
     Case("forecast-window-too-long", ["forecast", "series.csv", "--window", "5000"], USAGE, "window=5000"),
     Case("forecast-short-series", ["forecast", "short.csv"], USAGE, "short.csv"),
@@ -269,6 +299,12 @@ CASES = [
     Case("textgen-eval-every-0", ["textgen", "train", "text.txt", "--eval-every", "0"], USAGE,
          "argument --eval-every"),
     Case("textgen-lr-0", ["textgen", "train", "text.txt", "--lr", "0"], USAGE, "argument --lr"),
+    Case("textgen-hidden-0", ["textgen", "train", "text.txt", "--hidden", "0"], USAGE, "argument --hidden"),
+    Case("textgen-clip-norm-negative", ["textgen", "train", "text.txt", "--clip-norm", "-1"], USAGE,
+         "argument --clip-norm"),
+    Case("textgen-sample-length-huge", ["textgen", "train", "text.txt", "--sample-length", "1000000"], USAGE,
+         "argument --sample-length"),
+    Case("textgen-huge-text", ["textgen", "train", "huge.txt", "--out", "new"], USAGE, "huge.txt is 80 MiB"),
     Case("textgen-missing-text", ["textgen", "train", "nope.txt", "--out", "new"], ERROR, "nope.txt"),
     Case("textgen-binary-text", ["textgen", "train", "binary.txt", "--out", "new"], ERROR, "binary.txt"),
     Case("textgen-no-text", ["textgen", "train"], USAGE, "text file is required"),
@@ -291,6 +327,8 @@ CASES = [
     Case("export-existing-output", ["export", "model.npz", "text.txt"], USAGE, "text.txt already exists"),
     Case("export-output-is-a-folder", ["export", "model.npz", "emptydir"], USAGE, "emptydir is a folder"),
     Case("export-opset-3", ["export", "model.npz", "m.onnx", "--opset", "3"], USAGE, "argument --opset"),
+    Case("export-dtype-unknown", ["export", "model.npz", "m.onnx", "--dtype", "float16"], USAGE,
+         "argument --dtype"),
     Case("export-missing-model", ["export", "nope.npz", "m.onnx"], ERROR, "nope.npz"),
     # the command line itself
     Case("unknown-command", ["frobnicate"], USAGE, "invalid choice"),
@@ -309,7 +347,7 @@ def test_the_table_covers_every_command():
     from scratchnn.cli import COMMANDS
     covered = {c.argv[0] for c in CASES if c.argv}
     assert set(COMMANDS) - {"serve"} <= covered, set(COMMANDS) - covered
-    assert len(CASES) >= 70
+    assert len(CASES) >= 90
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -34,6 +34,8 @@ from .run_folder import RunFolder, UsageError
 
 #: Upper bound of ``textgen sample --length`` (and ``--sample-length``): about 30 pages.
 MAX_SAMPLE_LENGTH = 100_000
+#: Larger text files are refused before reading (the ids alone take 8 bytes a character).
+MAX_TEXT_BYTES = 64 * 2**20
 
 EXAMPLES = """\
   scratchnn textgen train notes.txt --out runs/notes        # any UTF-8 text file
@@ -151,6 +153,10 @@ def run_train(args: argparse.Namespace) -> int:
         text_path, steps = args.text, args.steps or 1000
         run_dir = RunFolder(args.out or default_run_dir(), force=args.force)
     try:
+        size = os.path.getsize(text_path) if os.path.isfile(text_path) else 0
+        if size > MAX_TEXT_BYTES:
+            raise UsageError(f"{text_path} is {size / 2**20:,.0f} MiB; 'textgen train' reads text files up to "
+                             f"{MAX_TEXT_BYTES // 2**20} MiB (take a part of it)")
         text = load_text(text_path)
         return _train(args, run_dir, text, text_path, steps, model, settings)
     except KeyboardInterrupt:

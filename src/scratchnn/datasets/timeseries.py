@@ -46,8 +46,9 @@ class Series:
         return len(self.values)
 
 
-#: Larger CSV files are refused (a forecaster of this size has no use for more).
-MAX_CSV_BYTES = 256 * 2**20
+#: Larger CSV files are refused before reading (about a million rows: more than a NumPy LSTM
+#: trains on, and parsing costs ~10x the file's size in memory).
+MAX_CSV_BYTES = 32 * 2**20
 #: Column names (lower case) that hold time stamps or row numbers, never the value to forecast.
 TIME_NAMES = {"time", "date", "datetime", "timestamp", "index", "idx", "year", "month", "day", "t",
               "period", "ds", "week", "quarter", "unnamed: 0", ""}
