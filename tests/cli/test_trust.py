@@ -329,3 +329,20 @@ def test_train_ctrl_c_publishes_the_checkpoint_to_resume(tmp_path):
     assert os.listdir(out) == ["model.npz"] and os.listdir(tmp_path) == ["run"]
     epochs = sn.load_model(out / "model.npz").epochs_trained
     assert 1 <= epochs < 200
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGPIPE")
+def test_textgen_sample_streams_and_a_closed_pipe_ends_it(tmp_path):
+    from scratchnn.textgen import train_char_lm
+    m, _ = train_char_lm("abcd efgh\n" * 60, steps=2, seq_len=8, batch_size=2, hidden_size=4, embedding_dim=2,
+                         verbose=0)
+    m.save(tmp_path / "lm.npz")
+    proc = subprocess.Popen(CLI + ["textgen", "sample", str(tmp_path / "lm.npz"), "--length", "100000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    first = proc.stdout.read(64)
+    still_running = proc.poll() is None  # the first characters came before the last was drawn
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and len(first) == 64 and still_running
+    assert err == b"", err
