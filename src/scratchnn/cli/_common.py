@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
+from .options import HelpFormatter
+from .run_folder import UsageError  # noqa: F401  (re-exported: commands raise it for bad combinations)
 
 IMAGE_SHAPE = (28, 28)
 
@@ -25,7 +27,12 @@ def add_parser(subparsers, name: str, help: str, description: str, examples: str
     """A subcommand parser with its examples in the epilog."""
     return subparsers.add_parser(name, help=help, description=description,
                                  epilog="examples:\n" + examples,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
+
+
+def add_force(parser: argparse.ArgumentParser, what: str = "an existing output folder") -> None:
+    """The ``--force`` flag: allow replacing ``what`` (otherwise refused before any work)."""
+    parser.add_argument("--force", action="store_true", help=f"replace {what} (default: refuse)")
 
 
 def default_run_dir(root: str = "runs") -> Path:
