@@ -19,6 +19,11 @@ EXAMPLES = """\
   scratchnn train --dataset mnist --model cnn --epochs 3
   scratchnn train --resume runs/mlp/model.npz       # finish an interrupted run
   scratchnn train --resume runs/mlp/model.npz --epochs 2   # ... or train 2 more epochs
+  scratchnn train --data photos/ --color rgb --size 32      # one subfolder per class (CNN for RGB)
+  scratchnn train --data kmnist/                            # any train/test IDX pair
+  scratchnn train --data arrays.npz                         # x_train, y_train[, x_test, y_test]
+  scratchnn train --data table.csv --target species         # a CSV table (classification)
+  scratchnn train --data table.csv --target price --task regression --impute
 
 Data sets: 'bundled' (10,000 + 2,000 MNIST images inside the package), 'mnist' and
 'fashion-mnist' (60,000 + 10,000 images), looked for in --data-dir, $SCRATCHNN_DATA,
@@ -93,7 +98,32 @@ def register(subparsers) -> None:
     p.add_argument("--progress", choices=("bar", "lines", "none"), default="bar",
                    help="progress display: a bar per epoch, one line per epoch, or nothing (default: bar)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    _register_data_flags(p)
     p.set_defaults(func=run)
+
+
+def _register_data_flags(p) -> None:
+    """The flags of ``--data PATH`` (your own data; see :mod:`scratchnn.cli.train_data`)."""
+    from .train_data import parse_size
+
+    g = p.add_argument_group("your own data", "train on --data PATH instead of a named --dataset")
+    g.add_argument("--data", metavar="PATH", help="an image folder (one subfolder per class, optional "
+                   "train/ and test/), a folder with a train/test IDX pair, an .npz (x_train, y_train"
+                   "[, x_test, y_test]) or a .csv table (with --target)")
+    g.add_argument("--target", metavar="COL", help="CSV: the column to predict")
+    g.add_argument("--task", choices=("classification", "regression"),
+                   help="CSV/NPZ: default from the target (text or few integers: classification)")
+    g.add_argument("--color", choices=("grayscale", "rgb"), help="image folders: channels (default: grayscale)")
+    g.add_argument("--size", type=parse_size, metavar="N|HxW", help="image folders: resize to this (default: 28)")
+    g.add_argument("--strict", action="store_true", help="image folders: refuse unreadable files instead of "
+                   "skipping them")
+    g.add_argument("--impute", action="store_true", help="CSV: fill missing inputs with the training "
+                   "median / most frequent value instead of refusing them")
+    g.add_argument("--drop", action="append", metavar="COL", help="CSV: leave this column out (repeatable)")
+    g.add_argument("--test-fraction", type=_fraction, help="held out for testing where the data has no test "
+                   "part, stratified and seeded (default: 0.2)")
+    g.add_argument("--stream", action="store_true", help="image folders: read batches from disk instead of "
+                   "loading every image (automatic above 2 GiB of inputs)")
 
 
 def _write_json(path: Path, data) -> None:
@@ -109,6 +139,11 @@ def run(args) -> int:
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
     from ..zoo import build_model, default_training, model_input_shape
     from ._common import load_image_classifier
+    from .train_data import check_flags, run_with_data
+
+    check_flags(args)
+    if args.data is not None:
+        return run_with_data(args)
 
     # 1. The output folder first: a non-writable one fails now, not after training.
     default_out = args.out is None and not args.resume
@@ -123,6 +158,9 @@ def run(args) -> int:
     resumed = None
     if args.resume:
         resumed, resume_path = load_image_classifier(args.resume)
+        if isinstance(resumed.metadata, dict) and "data" in resumed.metadata:
+            raise ConfigError(f"{resume_path} was trained with --data; resuming it is not supported yet "
+                              "(train again).")
         info = resumed.metadata.get("train", {}) if isinstance(resumed.metadata, dict) else {}
         if not isinstance(info, dict):
             info = {}
