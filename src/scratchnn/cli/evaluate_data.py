@@ -57,7 +57,12 @@ def _image_folder_scores(model, src: str, d: dict, split: str):
 
 def _arrays(model, src: str, d: dict, split: str):
     """Inputs, targets (and raw images for plots) of an IDX, NPZ or CSV source's ``split``."""
-    from ..datasets import images_to_inputs, load_csv_table, load_idx_pair, load_npz_arrays
+    from ..datasets import (
+        images_to_inputs,
+        load_csv_table,
+        load_idx_pair,
+        load_npz_arrays,
+    )
     from ..datasets.tabular import TablePreprocessor
 
     meta = model.metadata

@@ -36,7 +36,7 @@ def expand_image_paths(paths) -> list[str]:
 
 
 def _bar(p: float, width: int = 30) -> str:
-    return "█" * int(round(p * width))
+    return "█" * round(p * width)
 
 
 def _print_probs(label: str, probs: np.ndarray, classes: list[str], top: int | None) -> None:

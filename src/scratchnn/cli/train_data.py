@@ -111,7 +111,11 @@ def run_with_data(args) -> int:
     from .. import losses, optimizers, schedules
     from ..callbacks import ModelCheckpoint
     from ..datasets import images_to_inputs, train_val_split
-    from ..datasets.image_folder import MAX_IN_MEMORY_BYTES, inputs_bytes, scan_image_folder
+    from ..datasets.image_folder import (
+        MAX_IN_MEMORY_BYTES,
+        inputs_bytes,
+        scan_image_folder,
+    )
     from ..datasets.sources import data_kind, load_data
     from ..zoo import build_model, default_training
 
@@ -240,22 +244,22 @@ def finish(args, model, out: Path, default_out: bool, scores, y_test, classes, t
     model_path = out / "model.npz"
     results = {"data": data_path, "kind": model.metadata["data"]["kind"], "task": task,
                "model": model.metadata["train"]["model"], "epochs_trained": model.epochs_trained,
-               "train_seconds": seconds, "n_test": int(len(y_test))}
+               "train_seconds": seconds, "n_test": len(y_test)}
     history = model.history.to_dict()
     if task == "classification":
         acc = float(np.mean(scores.argmax(axis=1) == y_test))
         loss = float(losses.SoftmaxCrossEntropy().forward(scores.astype(np.float64), y_test))
         results.update(test_accuracy=acc, test_loss=loss, classes=list(classes),
                        val_accuracy=history.get("val_accuracy", [None])[-1])
-        model.metadata["test"] = {"accuracy": acc, "loss": loss, "n": int(len(y_test))}
-        line = (f"Test accuracy: {acc:.2%} ({int(round(acc * len(y_test))):,} of {len(y_test):,}), "
+        model.metadata["test"] = {"accuracy": acc, "loss": loss, "n": len(y_test)}
+        line = (f"Test accuracy: {acc:.2%} ({round(acc * len(y_test)):,} of {len(y_test):,}), "
                 f"test loss {loss:.4f}")
     else:
         pred = scores[:, 0] * scale["std"] + scale["mean"]
         reg = regression_scores(y_test, pred)
         results.update({f"test_{k}": (None if not math.isfinite(v) else v) for k, v in reg.items()})
         model.metadata["test"] = {k: (None if not math.isfinite(v) else v) for k, v in reg.items()}
-        model.metadata["test"]["n"] = int(len(y_test))
+        model.metadata["test"]["n"] = len(y_test)
         line = (f"Test RMSE {reg['rmse']:.4g}, MAE {reg['mae']:.4g}, R^2 {reg['r2']:.4f} "
                 f"({len(y_test):,} test rows)")
     model.save(model_path)

@@ -33,6 +33,9 @@ KEYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
 def _open(path: str) -> dict[str, np.ndarray]:
     if not os.path.isfile(path):
         raise FileNotFoundError(2, "NPZ file not found", path)
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a readable .npz file (not a zip archive of .npy arrays; save it with "
+                        "np.savez).")
     try:
         with np.load(path, allow_pickle=False) as f:
             names = list(f.files)

@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 

@@ -16,8 +16,8 @@ holds out the same samples.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -89,13 +89,13 @@ def split_test(n: int, y: np.ndarray | None, test_fraction: float, seed: int | N
         test = []
         for c in np.unique(y):
             members = rng.permutation(np.flatnonzero(y == c))
-            k = int(round(len(members) * test_fraction))
+            k = round(len(members) * test_fraction)
             if len(members) >= 2:
                 k = min(max(k, 1), len(members) - 1)
             test.append(members[:k])
         test_idx = np.concatenate(test) if test else np.zeros(0, np.int64)
     else:
-        test_idx = rng.permutation(n)[:int(round(n * test_fraction))]
+        test_idx = rng.permutation(n)[:round(n * test_fraction)]
     if len(test_idx) == 0 or len(test_idx) == n:
         raise DataError(f"holding out test_fraction={test_fraction} of {n} samples leaves "
                         f"{'no test' if len(test_idx) == 0 else 'no training'} samples; give more data "

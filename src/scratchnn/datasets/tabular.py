@@ -389,6 +389,13 @@ def load_csv_table(path: str | os.PathLike, target: str, *, task: str | None = N
         classes = None
         y_all = np.array([float(v) for v in values], dtype=np.float32)
         tr, te = split_test(n, None, test_fraction, seed)
+    if preprocessor is None and not impute:  # name every gap of the file at once, not only the training rows'
+        gaps = [f"{h!r} at line {lines[i]}" for i in range(n) for h in header
+                if h != target and h not in drop and is_missing(table[h][i])]
+        if gaps:
+            raise DataError(f"{path} has {len(gaps)} missing value{'s' * (len(gaps) > 1)} ({', '.join(gaps[:5])}"
+                            f"{', ...' if len(gaps) > 5 else ''}); fill them in, or pass --impute "
+                            "(impute=True) to use the training rows' median / most frequent value.")
     pre = preprocessor or TablePreprocessor.fit(table, tr, target, task, classes, impute=impute, drop=tuple(drop))
     impute = any(c["fill"] is not None for c in pre.columns)
     x_tr, n1 = pre.transform(table, tr, lines=lines, where=path)
