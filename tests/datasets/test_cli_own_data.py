@@ -166,9 +166,58 @@ def test_misuse_is_a_one_line_error(tmp_path, capsys, args, match):
     one_line_error(capsys, rc, match)
 
 
-def test_data_models_refuse_resume_and_named_datasets(images_run, tmp_path, capsys):
+def test_data_models_refuse_named_datasets(images_run, tmp_path, capsys):
     _, out = images_run
     rc = main(["evaluate", str(out), "--dataset", "mnist"])
     one_line_error(capsys, rc, "was trained with --data")
     rc = main(["train", "--resume", str(out / "model.npz"), "--data", str(out)])
     one_line_error(capsys, rc, "--data and --resume exclude each other")
+    rc = main(["train", "--resume", str(out / "model.npz"), "--dataset", "mnist"])
+    one_line_error(capsys, rc, "--dataset does not apply")
+    rc = main(["train", "--resume", str(out / "model.npz")])
+    one_line_error(capsys, rc, "already finished its 8 epochs")
+
+
+@pytest.mark.parametrize("kind", ["csv", "stream"])
+def test_resume_continues_on_the_same_data(tmp_path, capsys, kind):
+    if kind == "csv":
+        args = ["--data", table_csv(tmp_path / "t.csv", n=60), "--target", "price", "--drop", "kind"]
+    else:
+        args = ["--data", png_folder(tmp_path / "imgs", n=5, size=(8, 8)), "--size", "8", "--stream"]
+    out, first = train(tmp_path, "r", *args, "--epochs", "3", "--no-plots")
+    assert main(["train", "--resume", str(out / "model.npz"), "--epochs", "2", "--progress", "none",
+                 "--no-plots"]) == 0
+    model = sn.load_model(out / "model.npz")
+    history = json.loads((out / "history.json").read_text())
+    assert model.epochs_trained == 5 and history["epoch"] == [0, 1, 2, 3, 4]
+    assert model.metadata["train"]["epochs"] == 5
+    assert json.loads((out / "results.json").read_text())["epochs_trained"] == 5
+    assert "Resuming" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["csv", "stream"])
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, kind):
+    if kind == "csv":
+        args = ["--data", table_csv(tmp_path / "t.csv", n=60), "--target", "kind", "--drop", "price"]
+    else:
+        args = ["--data", png_folder(tmp_path / "imgs", n=5, size=(8, 8)), "--size", "8", "--stream"]
+    common = [*args, "--epochs", "4", "--progress", "none", "--no-plots", "--seed", "0"]
+    assert main(["train", *common, "--out", str(tmp_path / "whole")]) == 0
+    saves = []
+    real_save = sn.Sequential.save
+
+    def save_then_stop(self, path):
+        real_save(self, path)
+        saves.append(path)
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(sn.Sequential, "save", save_then_stop)
+    assert main(["train", *common, "--out", str(tmp_path / "cut")]) == 130
+    monkeypatch.setattr(sn.Sequential, "save", real_save)
+    assert sn.load_model(tmp_path / "cut" / "model.npz").epochs_trained == 2
+    assert main(["train", "--resume", str(tmp_path / "cut" / "model.npz"), "--progress", "none", "--no-plots"]) == 0
+    whole, cut = sn.load_model(tmp_path / "whole" / "model.npz"), sn.load_model(tmp_path / "cut" / "model.npz")
+    assert cut.epochs_trained == 4
+    for a, b in zip(whole.get_weights(), cut.get_weights()):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])

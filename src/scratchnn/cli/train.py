@@ -138,7 +138,7 @@ def run(args) -> int:
     from ..callbacks import ModelCheckpoint
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
     from ..zoo import build_model, default_training, model_input_shape
-    from ._common import load_image_classifier
+    from ._common import load_trained_model, trained_with_data
     from .train_data import check_flags, run_with_data
 
     check_flags(args)
@@ -157,10 +157,9 @@ def run(args) -> int:
     # 2. What to train.
     resumed = None
     if args.resume:
-        resumed, resume_path = load_image_classifier(args.resume)
-        if isinstance(resumed.metadata, dict) and "data" in resumed.metadata:
-            raise ConfigError(f"{resume_path} was trained with --data; resuming it is not supported yet "
-                              "(train again).")
+        resumed, resume_path = load_trained_model(args.resume)
+        if trained_with_data(resumed):  # trained with --data: continue on the same data
+            return run_with_data(args, resumed=resumed, resume_path=resume_path, out=out)
         info = resumed.metadata.get("train", {}) if isinstance(resumed.metadata, dict) else {}
         if not isinstance(info, dict):
             info = {}

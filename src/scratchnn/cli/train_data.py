@@ -3,7 +3,8 @@
 The data is loaded by :func:`scratchnn.datasets.load_data`; what it takes to load it again
 (path, size, colour, target, task, split seed, ...) and, for tables, the fitted
 preprocessing are stored in ``model.metadata`` so that ``scratchnn evaluate`` rebuilds the
-same test part and ``scratchnn predict`` transforms new rows or images the same way.
+same test part, ``scratchnn predict`` transforms new rows or images the same way, and
+``scratchnn train --resume`` continues on the same data, split and transform.
 
 Model metadata written here::
 
@@ -49,7 +50,7 @@ def check_flags(args) -> None:
         return
     for flag, value in (("--dataset", args.dataset), ("--data-dir", args.data_dir), ("--resume", args.resume)):
         if value:
-            extra = (" (resuming a --data run is not supported yet: train again)" if flag == "--resume" else "")
+            extra = (" (a resumed model reads the data it was trained on)" if flag == "--resume" else "")
             raise ConfigError(f"--data and {flag} exclude each other{extra}.")
 
 
@@ -107,7 +108,33 @@ def _input_shape(name: str, sample_shape: tuple[int, ...]) -> tuple[int, ...]:
     return sample_shape if len(sample_shape) == 3 else (1, *sample_shape)
 
 
-def run_with_data(args) -> int:
+def _resume_plan(args, model, resume_path) -> dict:
+    """What a resumed ``--data`` run continues with: its stored data arguments and settings."""
+    meta = model.metadata
+    info = meta.get("train") if isinstance(meta.get("train"), dict) else {}
+    d = dict(meta["data"])
+    if d.get("kind") not in ("image-folder", "idx", "npz", "csv") or not isinstance(d.get("path"), str):
+        raise ConfigError(f"{resume_path}: its metadata does not say which data it was trained on.")
+    given = [f for f, v in (("--dataset", args.dataset), ("--data-dir", args.data_dir)) if v]
+    if given:
+        raise ConfigError(f"{resume_path} was trained with --data {d['path']}; {given[0]} does not apply.")
+    if args.model and args.model != info.get("model"):
+        raise ConfigError(f"{resume_path} is a {info.get('model')!r} model; --model {args.model} does not match.")
+    target = int(info.get("epochs", model.epochs_trained))
+    epochs = args.epochs or (target - model.epochs_trained)
+    if epochs <= 0:
+        raise ConfigError(f"{resume_path} already finished its {target} epochs; pass --epochs N to train "
+                          "N more (at its final learning rate).")
+    if args.epochs:
+        info["epochs"] = model.epochs_trained + epochs
+    if model.loss is None or model.optimizer is None:
+        raise ConfigError(f"{resume_path} has no optimizer state to resume from.")
+    kw = {k: v for k, v in d.items() if k not in ("kind", "path", "streamed")}
+    return {"data_meta": d, "kw": kw, "epochs": epochs, "info": info}
+
+
+def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None) -> int:
+    """Train on ``--data`` (or continue ``resumed``, a model trained so, in ``out``)."""
     from .. import losses, optimizers, schedules
     from ..callbacks import ModelCheckpoint
     from ..datasets import images_to_inputs, train_val_split
@@ -119,24 +146,35 @@ def run_with_data(args) -> int:
     from ..datasets.sources import data_kind, load_data
     from ..zoo import build_model, default_training
 
-    check_flags(args)
-    path = args.data
-    kind = data_kind(path)
-    kw = _load_kwargs(args, kind)
-    default_out = args.out is None
-    out = prepare_out_dir(args.out if args.out is not None else default_run_dir())
-    seed, val_fraction = args.seed, args.val_fraction
-    data_meta = {"kind": kind, "path": os.path.abspath(path), **kw}
+    if resumed is None:
+        check_flags(args)
+        path = args.data
+        kind = data_kind(path)
+        kw = _load_kwargs(args, kind)
+        default_out = args.out is None
+        out = prepare_out_dir(args.out if args.out is not None else default_run_dir())
+        seed, val_fraction = args.seed, args.val_fraction
+        data_meta = {"kind": kind, "path": os.path.abspath(path), **kw}
+        plan = None
+    else:
+        plan = _resume_plan(args, resumed, resume_path)
+        data_meta, kw = plan["data_meta"], plan["kw"]
+        path, kind, default_out = data_meta["path"], data_meta["kind"], False
+        seed, val_fraction = int(plan["info"].get("seed", 0)), float(plan["info"].get("val_fraction", 0.1))
 
     # 1. Data (image folders too large for memory are streamed from disk).
     if kind == "image-folder":
         layout = scan_image_folder(path)
         n_files = len(layout.train_files) + len(layout.test_files or [])
         need = inputs_bytes(n_files, kw["size"], kw["color"])
-        if args.stream or need > MAX_IN_MEMORY_BYTES:
+        streamed = data_meta.get("streamed") if resumed is not None else (args.stream or need > MAX_IN_MEMORY_BYTES)
+        if streamed:
             from .train_stream import run_streaming
-            return run_streaming(args, layout, kw, data_meta, out, default_out)
+            return run_streaming(args, layout, kw, data_meta, out, default_out, resumed=resumed, plan=plan)
     say(f"Loading {path} ({kind.replace('-', ' ')})...")
+    if kind == "csv" and resumed is not None:  # the model's own transform, never refitted
+        from ..datasets.tabular import TablePreprocessor
+        kw = {**kw, "preprocessor": TablePreprocessor.from_config(resumed.metadata.get("preprocessing"))}
     data = load_data(path, **kw)
     for note in data.notes:
         (stderr if note.startswith("skipped") else say)(("scratchnn: warning: " if note.startswith("skipped")
@@ -144,14 +182,19 @@ def run_with_data(args) -> int:
     task = data.task
     classification = task == "classification"
     images = data.x_train.ndim >= 3
-    name = args.model or ("cnn" if images and data.x_train.ndim == 4 and data.x_train.shape[1] == 3 else "mlp")
-    input_shape = _input_shape(name, tuple(data.x_train.shape[1:]))
+    if resumed is not None:
+        name = plan["info"].get("model", "mlp")
+        input_shape = tuple(resumed.input_shape)
+    else:
+        name = args.model or ("cnn" if images and data.x_train.ndim == 4 and data.x_train.shape[1] == 3 else "mlp")
+        input_shape = _input_shape(name, tuple(data.x_train.shape[1:]))
     to_inputs = (lambda a: images_to_inputs(a, input_shape)) if images else (lambda a: a.astype(np.float32))
     x, x_te = to_inputs(data.x_train), to_inputs(data.x_test)
     y, y_te = data.y_train, data.y_test
     scale = None
     if not classification:
-        scale = {"mean": float(np.mean(y)), "std": float(np.std(y)) or 1.0}
+        scale = (resumed.metadata["target_scale"] if resumed is not None
+                 else {"mean": float(np.mean(y)), "std": float(np.std(y)) or 1.0})
         y = ((y - scale["mean"]) / scale["std"]).astype(np.float32)[:, None]
     x_tr, x_val, y_tr, y_val = train_val_split(x, y, val_fraction, stratify=classification, seed=seed)
     what = "images" if images else "rows"
@@ -160,28 +203,34 @@ def run_with_data(args) -> int:
                                           else f"target {kw.get('target', 'y')} (regression)"))
 
     # 2. Model and settings.
-    if images:
-        defaults = default_training(name, None)
+    if resumed is not None:
+        model, epochs = resumed, plan["epochs"]
+        batch_size, lr = int(plan["info"].get("batch_size", 32)), float(plan["info"].get("lr", 1e-3))
+        say(f"Resuming {name} after epoch {model.epochs_trained}: {epochs} more epoch{'s' * (epochs != 1)} "
+            f"(batch {batch_size})")
     else:
-        steps = math.ceil(len(x_tr) / (args.batch_size or 32))
-        defaults = {"epochs": max(10, min(200, math.ceil(TABLE_STEPS / steps))), "batch_size": 32, "lr": 1e-3}
-    epochs = args.epochs or int(defaults["epochs"])
-    batch_size = args.batch_size or int(defaults["batch_size"])
-    lr = args.lr or float(defaults["lr"])
-    n_out = len(data.classes) if classification else 1
-    extra = {} if images else {"hidden": TABLE_HIDDEN, "dropout": 0.0}
-    model = build_model(name, input_shape, n_classes=n_out, seed=seed, **extra)
-    steps_per_epoch = math.ceil(len(x_tr) / batch_size)
-    schedule = schedules.CosineDecay(lr, steps_per_epoch * epochs, min_lr=lr * 0.01)
-    loss = losses.SoftmaxCrossEntropy() if classification else losses.MeanSquaredError()
-    model.compile(loss, optimizers.Adam(lr=schedule), ["accuracy"] if classification else ["mae"])
-    model.metadata = data_metadata(data, data_meta, input_shape, scale)
-    model.metadata["train"] = {"data": data_meta["path"], "model": name, "epochs": epochs, "batch_size": batch_size,
-                               "lr": lr, "seed": seed, "val_fraction": val_fraction,
-                               "input_shape": list(input_shape)}
-    arch = f"{name}" + (f" {'-'.join(map(str, TABLE_HIDDEN))}" if not images else "")
-    say(f"Training {arch} ({model.count_params():,} parameters) for {epochs} epoch{'s' * (epochs != 1)} "
-        f"(batch {batch_size}, Adam lr {lr:g}, cosine decay)")
+        if images:
+            defaults = default_training(name, None)
+        else:
+            steps = math.ceil(len(x_tr) / (args.batch_size or 32))
+            defaults = {"epochs": max(10, min(200, math.ceil(TABLE_STEPS / steps))), "batch_size": 32, "lr": 1e-3}
+        epochs = args.epochs or int(defaults["epochs"])
+        batch_size = args.batch_size or int(defaults["batch_size"])
+        lr = args.lr or float(defaults["lr"])
+        n_out = len(data.classes) if classification else 1
+        extra = {} if images else {"hidden": TABLE_HIDDEN, "dropout": 0.0}
+        model = build_model(name, input_shape, n_classes=n_out, seed=seed, **extra)
+        steps_per_epoch = math.ceil(len(x_tr) / batch_size)
+        schedule = schedules.CosineDecay(lr, steps_per_epoch * epochs, min_lr=lr * 0.01)
+        loss = losses.SoftmaxCrossEntropy() if classification else losses.MeanSquaredError()
+        model.compile(loss, optimizers.Adam(lr=schedule), ["accuracy"] if classification else ["mae"])
+        model.metadata = data_metadata(data, data_meta, input_shape, scale)
+        model.metadata["train"] = {"data": data_meta["path"], "model": name, "epochs": epochs,
+                                   "batch_size": batch_size, "lr": lr, "seed": seed, "val_fraction": val_fraction,
+                                   "input_shape": list(input_shape)}
+        arch = f"{name}" + (f" {'-'.join(map(str, TABLE_HIDDEN))}" if not images else "")
+        say(f"Training {arch} ({model.count_params():,} parameters) for {epochs} epoch{'s' * (epochs != 1)} "
+            f"(batch {batch_size}, Adam lr {lr:g}, cosine decay)")
 
     # 3. Train, saving a checkpoint after every epoch.
     model_path = out / "model.npz"
@@ -191,8 +240,7 @@ def run_with_data(args) -> int:
         model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val),
                   callbacks=[ModelCheckpoint(str(model_path))], verbose=verbose)
     except KeyboardInterrupt:
-        if model_path.exists():
-            stderr(f"\nscratchnn: interrupted; the model after epoch {model.epochs_trained} is in {model_path}.")
+        interrupted(model, model_path)
         raise
     seconds = time.perf_counter() - start
 
@@ -200,6 +248,13 @@ def run_with_data(args) -> int:
     scores = model.predict(x_te)
     return finish(args, model, out, default_out, scores, y_te, data.classes, task, scale, seconds,
                   images=data.x_test if images else None, x_in=x_te)
+
+
+def interrupted(model, model_path: Path) -> None:
+    """Say where the last checkpoint is and how to continue (after Ctrl-C)."""
+    if model_path.exists():
+        stderr(f"\nscratchnn: interrupted; the model after epoch {model.epochs_trained} is in {model_path}. "
+               f"Continue with: scratchnn train --resume {model_path}")
 
 
 def data_metadata(data, data_meta: dict, input_shape, scale) -> dict:

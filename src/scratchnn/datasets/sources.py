@@ -48,9 +48,11 @@ def data_kind(path: str | os.PathLike) -> str:
 
 def load_data(path: str | os.PathLike, *, target: str | None = None, task: str | None = None,
               size=(28, 28), color: str = "grayscale", test_fraction: float = 0.2, seed: int | None = 0,
-              strict: bool = False, impute: bool = False, drop: Sequence[str] = ()) -> LabeledData:
+              strict: bool = False, impute: bool = False, drop: Sequence[str] = (),
+              preprocessor=None) -> LabeledData:
     """Load ``path`` with the loader its kind calls for (see the module); arguments that do not
-    apply to that kind must keep their defaults.
+    apply to that kind must keep their defaults (``preprocessor``: a fitted
+    :class:`~scratchnn.datasets.tabular.TablePreprocessor` to apply to a CSV table instead of fitting one).
 
     Raises:
         ConfigError: ``target`` missing for a CSV table, or given for another kind; what the
@@ -69,8 +71,8 @@ def load_data(path: str | os.PathLike, *, target: str | None = None, task: str |
             raise ConfigError(f"{os.fspath(path)} is a table: say which column to predict with --target "
                               f"(target=); its columns are {', '.join(header)}.")
         return load_csv_table(path, target, task=task, impute=impute, drop=drop, test_fraction=test_fraction,
-                              seed=seed)
-    if target is not None or impute or drop:
+                              seed=seed, preprocessor=preprocessor)
+    if target is not None or impute or drop or preprocessor is not None:
         raise ConfigError(f"--target, --impute and --drop are for CSV tables; {os.fspath(path)} is "
                           f"{'an image folder' if kind == 'image-folder' else 'an ' + kind.upper() + ' source'}.")
     if kind == "npz":
