@@ -221,3 +221,13 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch, ki
     for a, b in zip(whole.get_weights(), cut.get_weights()):
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_folders_over_the_memory_limit_are_streamed(tmp_path, monkeypatch, capsys):
+    root = png_folder(tmp_path / "imgs", n=4, size=(8, 8))
+    monkeypatch.setattr("scratchnn.datasets.image_folder.MAX_IN_MEMORY_BYTES", 8 * 8 * 4 * 11)  # 11 images
+    train(tmp_path, "big", "--data", root, "--size", "8", "--epochs", "1", "--no-plots")
+    assert "Streaming" in capsys.readouterr().out
+    monkeypatch.setattr("scratchnn.datasets.image_folder.MAX_IN_MEMORY_BYTES", 8 * 8 * 4 * 12)  # all 12 fit
+    train(tmp_path, "small", "--data", root, "--size", "8", "--epochs", "1", "--no-plots")
+    assert "Streaming" not in capsys.readouterr().out

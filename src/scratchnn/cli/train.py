@@ -120,7 +120,7 @@ def _register_data_flags(p) -> None:
     g.add_argument("--impute", action="store_true", help="CSV: fill missing inputs with the training "
                    "median / most frequent value instead of refusing them")
     g.add_argument("--drop", action="append", metavar="COL", help="CSV: leave this column out (repeatable)")
-    g.add_argument("--test-fraction", type=_fraction, help="held out for testing where the data has no test "
+    g.add_argument("--test-fraction", type=_fraction, metavar="F", help="held out for testing where the data has no test "
                    "part, stratified and seeded (default: 0.2)")
     g.add_argument("--stream", action="store_true", help="image folders: read batches from disk instead of "
                    "loading every image (automatic above 2 GiB of inputs)")
