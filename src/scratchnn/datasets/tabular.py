@@ -23,12 +23,12 @@ in ``model.metadata["preprocessing"]`` so that ``scratchnn predict`` applies the
 transform to a new CSV.
 
 Example:
-    >>> import os, tempfile
+    >>> import os, pathlib, tempfile
     >>> from scratchnn.datasets import load_csv_table
     >>> path = os.path.join(tempfile.mkdtemp(), "pets.csv")
     >>> rows = ["weight,colour,kind"] + [f"{w},{c},{k}" for w, c, k in
     ...         [(4, "black", "cat"), (30, "brown", "dog"), (5, "white", "cat"), (25, "black", "dog")] * 3]
-    >>> _ = open(path, "w").write("\n".join(rows) + "\n")
+    >>> _ = pathlib.Path(path).write_text("\n".join(rows) + "\n")
     >>> data = load_csv_table(path, target="kind", test_fraction=0.25)
     >>> data.x_train.shape, data.classes, data.task
     ((8, 4), ['cat', 'dog'], 'classification')
