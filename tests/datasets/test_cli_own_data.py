@@ -101,7 +101,8 @@ def test_rgb_trains_the_cnn_and_streaming_works(tmp_path, capsys):
 
 def test_idx_pair_and_npz(tmp_path, capsys):
     folder = idx_pair(tmp_path / "kmnist", n_train=60, n_test=20, shape=(10, 12), n_classes=4)
-    out, res = train(tmp_path, "i", "--data", folder, "--epochs", "2", "--no-plots")
+    out, res = train(tmp_path, "i", "--data", folder, "--epochs", "2", "--no-plots", "--test-fraction", "0.5")
+    assert "--test-fraction not used" in capsys.readouterr().out
     assert res["kind"] == "idx" and res["n_test"] == 20 and res["classes"] == ["0", "1", "2", "3"]
     Image.fromarray(pattern(2, 0, 10, 12)).save(tmp_path / "two.png")
     assert main(["predict", str(out), str(tmp_path / "two.png"), "--top", "1"]) == 0
@@ -184,7 +185,7 @@ def test_resume_continues_on_the_same_data(tmp_path, capsys, kind):
         args = ["--data", table_csv(tmp_path / "t.csv", n=60), "--target", "price", "--drop", "kind"]
     else:
         args = ["--data", png_folder(tmp_path / "imgs", n=5, size=(8, 8)), "--size", "8", "--stream"]
-    out, first = train(tmp_path, "r", *args, "--epochs", "3", "--no-plots")
+    out, _ = train(tmp_path, "r", *args, "--epochs", "3", "--no-plots")
     assert main(["train", "--resume", str(out / "model.npz"), "--epochs", "2", "--progress", "none",
                  "--no-plots"]) == 0
     model = sn.load_model(out / "model.npz")

@@ -176,6 +176,8 @@ def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None)
         from ..datasets.tabular import TablePreprocessor
         kw = {**kw, "preprocessor": TablePreprocessor.from_config(resumed.metadata.get("preprocessing"))}
     data = load_data(path, **kw)
+    if resumed is None and args.test_fraction and "test" in data.split:
+        data.notes.append(f"--test-fraction not used: the data has its own test part ({data.split['test']})")
     for note in data.notes:
         (stderr if note.startswith("skipped") else say)(("scratchnn: warning: " if note.startswith("skipped")
                                                          else "  note: ") + note)
