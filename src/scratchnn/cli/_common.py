@@ -134,3 +134,24 @@ def check_choice(value: str, choices, what: str) -> str:
 
 def stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def trained_with_data(model) -> bool:
+    """True for a model written by ``scratchnn train --data`` (its metadata says how to read its inputs)."""
+    return isinstance(model.metadata, dict) and isinstance(model.metadata.get("data"), dict)
+
+
+def load_trained_model(path: str | os.PathLike):
+    """A model from ``scratchnn train``: one trained with ``--data`` (any input), else an image
+    classifier as :func:`load_image_classifier` checks it.
+
+    Raises:
+        FileNotFoundError, ModelFileError, ShapeError (as :func:`load_image_classifier`).
+    """
+    from ..io import load_model
+
+    file = model_file_path(path)
+    model = load_model(file)
+    if trained_with_data(model):
+        return model, file
+    return load_image_classifier(file)

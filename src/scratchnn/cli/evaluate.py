@@ -10,9 +10,10 @@ from ._common import (
     add_force,
     add_parser,
     class_names_for,
-    load_image_classifier,
+    load_trained_model,
     prepare_out_dir,
     say,
+    trained_with_data,
 )
 from .run_folder import check_new_file
 
@@ -20,6 +21,8 @@ EXAMPLES = """\
   scratchnn evaluate runs/latest/model.npz                  # on the data set it was trained on
   scratchnn evaluate runs/mlp/model.npz --dataset mnist
   scratchnn evaluate runs/mlp --dataset mnist --plots runs/mlp/eval   # also the PNGs
+  scratchnn evaluate runs/photos                            # a 'train --data' model: its own test part
+  scratchnn evaluate runs/photos --data more-photos/ --split all
 """
 
 
@@ -34,7 +37,10 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", choices=IMAGE_DATASETS, help="default: the data set the model was trained on")
     p.add_argument("--data-dir", metavar="DIR", help="folder with the IDX files of --dataset (default: "
                    "searched as by 'scratchnn train')")
-    p.add_argument("--split", choices=("test", "train"), default="test", help="which split (default: test)")
+    p.add_argument("--data", metavar="PATH", help="models trained with --data: evaluate on this image folder, "
+                   "IDX folder, .npz or .csv (default: the data the model was trained on)")
+    p.add_argument("--split", choices=("test", "train", "all"), default="test",
+                   help="which split (default: test; 'all' only with models trained with --data)")
     p.add_argument("--no-download", action="store_true", help="never download data sets")
     p.add_argument("--plots", metavar="DIR", help="also write confusion_matrix.png and misclassified.png there "
                    "(default: no plots)")
@@ -48,7 +54,13 @@ def run(args) -> int:
     from ..losses import SoftmaxCrossEntropy
     from ..metrics import accuracy
 
-    model, path = load_image_classifier(args.model)
+    model, path = load_trained_model(args.model)
+    if trained_with_data(model):
+        from .evaluate_data import run as run_data
+        return run_data(args, model, path)
+    if args.data or args.split == "all":
+        raise ConfigError("--data and --split all are for models trained with 'scratchnn train --data'; "
+                          "use --dataset for this one.")
     info = model.metadata.get("train", {}) if isinstance(model.metadata, dict) else {}
     dataset = args.dataset or (info.get("dataset") if isinstance(info, dict) else None) or "bundled"
     if dataset == "bundled" and args.data_dir:

@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-from ._common import add_parser, class_names_for, load_image_classifier, softmax, stderr
+from ._common import add_parser, class_names_for, load_trained_model, softmax, stderr, trained_with_data
 from .options import integer
 
 EXAMPLES = """\
@@ -19,12 +19,17 @@ EXAMPLES = """\
   scratchnn predict runs/latest a.png b.png c.png --top 3     # a run folder works too
   scratchnn predict runs/latest scan.png --invert no          # already light-on-dark
   scratchnn predict runs/latest *.png --json | head -1        # JSON Lines for scripts
+  scratchnn predict runs/latest new/images/                   # a folder: every image in it
+  scratchnn predict runs/table new.csv                        # a model trained on a CSV table
 
 Any image Pillow reads works: it is converted to grayscale (a transparent one laid on
 a background that contrasts with its ink), inverted when the digit is dark on a light
 background, and, unless it is 28x28 already, the digit is scaled into a 20x20 box and
 centred in 28x28 as MNIST digits are; each change is reported. Images over 16
 megapixels are refused before decoding. Exit status 1 if any image failed.
+A model trained with 'train --data' reads images as its training images were read
+(resized to its size, grayscale or RGB), CSV rows through its stored preprocessing,
+and prints its class names.
 """
 
 
@@ -33,7 +38,8 @@ def register(subparsers) -> None:
                    description="Predict the class of each image with a model written by 'scratchnn train', "
                    "and print the probabilities.", examples=EXAMPLES)
     p.add_argument("model", help="a model.npz (or the run folder holding it)")
-    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
+    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...) or folders of them; CSV files "
+                   "for a model trained on a table")
     p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                    help="invert to light-on-dark: auto inverts when the border is light (default: auto)")
     p.add_argument("--top", type=integer(1, 10_000), default=None,
@@ -62,11 +68,15 @@ def run(args) -> int:
     from ..errors import ScratchnnError
     from . import one_line
 
-    model, _ = load_image_classifier(args.model)
+    model, path = load_trained_model(args.model)
+    if trained_with_data(model):
+        from .predict_data import run as run_data
+        return run_data(args, model, path)
+    from .predict_data import expand_image_paths
     classes = class_names_for(model)
     width = max(len(c) for c in classes)
     failed = 0
-    for path in args.images:
+    for path in expand_image_paths(args.images):
         try:
             img, notes = load_digit_image(path, args.invert)
             probs = _probabilities(model, images_to_inputs(img[None], model.input_shape))

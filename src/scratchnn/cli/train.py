@@ -27,6 +27,11 @@ EXAMPLES = """\
   scratchnn train --dataset mnist --model cnn --epochs 3
   scratchnn train --resume runs/mlp/model.npz       # finish an interrupted run
   scratchnn train --resume runs/mlp/model.npz --epochs 2   # ... or train 2 more epochs
+  scratchnn train --data photos/ --color rgb --size 32      # one subfolder per class (CNN for RGB)
+  scratchnn train --data kmnist/                            # any train/test IDX pair
+  scratchnn train --data arrays.npz                         # x_train, y_train[, x_test, y_test]
+  scratchnn train --data table.csv --target species         # a CSV table (classification)
+  scratchnn train --data table.csv --target price --task regression --impute
 
 Data sets: 'bundled' (10,000 + 2,000 MNIST images inside the package), 'mnist' and
 'fashion-mnist' (60,000 + 10,000 images), looked for in --data-dir, $SCRATCHNN_DATA,
@@ -107,7 +112,32 @@ def register(subparsers) -> None:
     p.add_argument("--progress", choices=("bar", "lines", "none"), default="bar",
                    help="progress display: a bar per epoch, one line per epoch, or nothing (default: bar)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    _register_data_flags(p)
     p.set_defaults(func=run)
+
+
+def _register_data_flags(p) -> None:
+    """The flags of ``--data PATH`` (your own data; see :mod:`scratchnn.cli.train_data`)."""
+    from .train_data import parse_size
+
+    g = p.add_argument_group("your own data", "train on --data PATH instead of a named --dataset")
+    g.add_argument("--data", metavar="PATH", help="an image folder (one subfolder per class, optional "
+                   "train/ and test/), a folder with a train/test IDX pair, an .npz (x_train, y_train"
+                   "[, x_test, y_test]) or a .csv table (with --target)")
+    g.add_argument("--target", metavar="COL", help="CSV: the column to predict")
+    g.add_argument("--task", choices=("classification", "regression"),
+                   help="CSV/NPZ: default from the target (text or few integers: classification)")
+    g.add_argument("--color", choices=("grayscale", "rgb"), help="image folders: channels (default: grayscale)")
+    g.add_argument("--size", type=parse_size, metavar="N|HxW", help="image folders: resize to this (default: 28)")
+    g.add_argument("--strict", action="store_true", help="image folders: refuse unreadable files instead of "
+                   "skipping them")
+    g.add_argument("--impute", action="store_true", help="CSV: fill missing inputs with the training "
+                   "median / most frequent value instead of refusing them")
+    g.add_argument("--drop", action="append", metavar="COL", help="CSV: leave this column out (repeatable)")
+    g.add_argument("--test-fraction", type=_fraction, metavar="F", help="held out for testing where the data has no test "
+                   "part, stratified and seeded (default: 0.2)")
+    g.add_argument("--stream", action="store_true", help="image folders: read batches from disk instead of "
+                   "loading every image (automatic above 2 GiB of inputs)")
 
 
 def _write_json(path: Path, data) -> None:
@@ -146,14 +176,21 @@ def _run(args, run_dir: RunFolder, default_out: bool) -> int:
     from ..callbacks import ModelCheckpoint
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
     from ..zoo import build_model, default_training, model_input_shape
-    from ._common import load_image_classifier
+    from ._common import load_trained_model, trained_with_data
+    from .train_data import check_flags, run_with_data
+
+    check_flags(args)
+    if args.data is not None:
+        return run_with_data(args)
 
     out = run_dir.path
 
     # 2. What to train.
     resumed = None
     if args.resume:
-        resumed, resume_path = load_image_classifier(args.resume)
+        resumed, resume_path = load_trained_model(args.resume)
+        if trained_with_data(resumed):  # trained with --data: continue on the same data
+            return run_with_data(args, resumed=resumed, resume_path=resume_path, out=out)
         info = resumed.metadata.get("train", {}) if isinstance(resumed.metadata, dict) else {}
         if not isinstance(info, dict):
             info = {}
