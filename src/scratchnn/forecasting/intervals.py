@@ -3,7 +3,8 @@
 For each step ahead k, the absolute residuals |r_k| = |u - u_hat| (u = log y, or y) of the
 forecasts made from the validation origins, each divided by the local scale s_o of its origin
 (the root mean square of the scaled changes in the window just before it), give
-w_k = quantile_level(|r_k| / s_o), and the interval from an origin o is
+w_k = the ceil((n + 1) level)-th smallest of the n values |r_k| / s_o (the split-conformal
+quantile, slightly above the plain ``level`` quantile when n is small), and the interval from an origin o is
 
     [u_hat - w_k s_o,  u_hat + w_k s_o]
 
@@ -37,7 +38,10 @@ def residual_quantiles(actual_units: np.ndarray, forecast_units: np.ndarray, lev
     r = np.abs(np.asarray(actual_units, dtype=np.float64) - np.asarray(forecast_units, dtype=np.float64))
     if scale is not None:
         r = r / np.asarray(scale, dtype=np.float64)[:, None]
-    w = np.quantile(r, check_level(level), axis=0)
+    n = len(r)
+    # split-conformal finite-sample correction: the ceil((n + 1) level)-th smallest of n residuals
+    q = min(1.0, np.ceil((n + 1) * check_level(level)) / n)
+    w = np.quantile(r, q, axis=0, method="higher")
     return np.stack([-w, w])
 
 
