@@ -18,6 +18,7 @@ from scratchnn.forecasting import (
     fit_many,
     forecast_future,
     forecast_paths,
+    load_forecaster,
 )
 
 FAST = {"members": 2, "epochs": 30, "patience": 5, "hidden_size": 16}
@@ -235,6 +236,15 @@ def test_forecast_command_future_and_outputs(tmp_path, capsys):
     assert len((out / "future.csv").read_text().splitlines()) == 7 and (out / "forecast.png").exists()
     loaded, info = Ensemble.load(out / "model")
     assert len(loaded.members) == 2 and info["series"]["value"]["transform"]["lag"] == 1
+    # the saved forecaster continues the series as the run did, with the same interval
+    saved = load_forecaster(out / "model")
+    again = saved.forecast(seasonal(200), 6)
+    rows = np.loadtxt(out / "future.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(np.c_[again.forecast, again.lower, again.upper], rows[:, 2:], rtol=1e-5)
+    with pytest.raises(sn.ConfigError, match="calibrated for 6 steps"):
+        saved.forecast(seasonal(200), 7)
+    with pytest.raises(sn.ConfigError, match="no series named 'x'"):
+        saved.forecast(seasonal(200), 2, name="x")
 
 
 def test_forecast_command_many_series(tmp_path, capsys):

@@ -120,7 +120,7 @@ def _safe(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..forecasting import fit_many, forecast_future
+    from ..forecasting import fit_many, forecast_future, save_forecaster
 
     if args.future is not None and args.future < 1:
         raise ConfigError(f"--future must be a positive number of steps. Received: --future {args.future}")
@@ -149,10 +149,7 @@ def run(args: argparse.Namespace) -> int:
                   + f" ({fut.level:.0%} interval in the CSV)")
     if out is not None:
         first = multi.results[0]
-        meta = {"season": args.season, "horizon": args.horizon, "interval_level": args.interval,
-                "series": {r.name: {"transform": r.transform.to_dict(), "interval_offsets": r.quantiles.tolist()}
-                           for r in multi}}
-        first.model.save(out / "model", metadata=meta)
+        save_forecaster(multi, out / "model", futures=futures)
         (out / "report.txt").write_text(report + "\n")
         summary = {"csv": [os.fspath(p) for _, p in loaded], "results": [r.to_dict() for r in multi]}
         if single:

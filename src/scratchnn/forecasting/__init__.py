@@ -10,7 +10,8 @@ One concept per module:
 - :mod:`.classical`: Holt-Winters / ARIMA from statsmodels (optional extra ``[forecast]``);
 - :mod:`.result`: scores, report and the verdict;
 - :mod:`.workflow`: :func:`fit_forecaster`, :func:`fit_many` (one global model, several
-  series) and :func:`forecast_future`.
+  series) and :func:`forecast_future`;
+- :mod:`.saved`: :func:`save_forecaster` and :func:`load_forecaster`, to forecast again later.
 
 Example:
     >>> import numpy as np
@@ -25,6 +26,7 @@ from .ensemble import Ensemble, train_ensemble
 from .intervals import coverage, residual_quantiles
 from .networks import CELLS, KINDS, build_forecaster, build_network
 from .result import ForecastResult, MultiForecastResult
+from .saved import SavedForecaster, load_forecaster, save_forecaster
 from .transform import SeriesTransform
 from .workflow import (
                        DEFAULTS,
@@ -45,6 +47,7 @@ __all__ = [
                        "ForecastResult",
                        "FutureForecast",
                        "MultiForecastResult",
+    "SavedForecaster",
                        "SeriesTransform",
                        "build_forecaster",
                        "build_network",
@@ -55,7 +58,9 @@ __all__ = [
                        "fit_many",
                        "forecast_future",
                        "forecast_paths",
+    "load_forecaster",
                        "residual_quantiles",
+    "save_forecaster",
                        "statsmodels_available",
                        "train_ensemble",
 ]

@@ -61,7 +61,7 @@ def forecast_paths(ensemble: Ensemble, transform: SeriesTransform, values, origi
     return hist[:, width:width + steps]
 
 
-def _scale(transform: SeriesTransform, values, origins, window: int, adaptive: bool) -> np.ndarray:
+def interval_scale(transform: SeriesTransform, values, origins, window: int, adaptive: bool) -> np.ndarray:
     """Local scale of each origin for the interval (ones when not ``adaptive``)."""
     if not adaptive:
         return np.ones(len(origins))
@@ -119,21 +119,25 @@ def fit_many(series, *, window: int | None = None, horizon: int = 1, season: int
         series: ``{name: values}``, or a list of ``(name, values)`` or ``(name, values, time)``.
         window: changes the network sees (default :func:`default_window`).
         horizon: values forecast at once (direct multi-step).
-        season: season length m (12 for monthly data): differencing at lag m, season-position
-            inputs, the seasonal naive baseline, Holt-Winters as the classical baseline.
-            Without it: first differences, naive, ARIMA.
+        season: season length m (12 for monthly data): season-position inputs, the seasonal
+            naive baseline and Holt-Winters as the classical one (without it: naive and ARIMA).
         model: ``"mlp"`` (default) or ``"lstm"``, ``"gru"``, ``"rnn"``; ``cell`` is an older name for it.
         members: networks in the median ensemble (default 5).
         log: model log values: ``"auto"`` (when the training part is positive), True or False.
         difference: ``"first"`` (changes from one value to the next; the default, measured
             better) or ``"season"`` (changes at lag ``season``, over one season).
         season_inputs: give the network the season position (sin, cos) of each forecast.
-        level: the prediction interval's probability (0.8: from the 10% to the 90% quantile).
+        level: the prediction interval's probability (0.8 by default).
         adaptive_interval: scale the interval by the recent turbulence of the series
             (:mod:`~scratchnn.forecasting.intervals`).
         classical: also fit the statsmodels baseline (skipped, with a note, without statsmodels).
-        Other arguments: the training of each member (Adam with ``clip_norm``, early stopping
-        with ``patience`` on the validation loss, best weights kept).
+        hidden_size: width of the hidden layers (64 for the MLP, 32 for a recurrent cell).
+        num_layers: hidden layers of the MLP (2) or stacked recurrent cells (1).
+        epochs: at most this many epochs per member; training stops ``patience`` epochs after
+            the best validation loss, whose weights are kept.
+        batch_size: mini-batch size; lr: Adam's learning rate; clip_norm: gradient clipping.
+        val_fraction: size of the validation part; test_fraction: size of the test part.
+        seed: seed of the first member (the others use seed + 1, seed + 2, ...).
 
     Returns:
         A :class:`~scratchnn.forecasting.result.MultiForecastResult`.
@@ -176,11 +180,11 @@ def fit_many(series, *, window: int | None = None, horizon: int = 1, season: int
         u = tr.unit(p.y)
         val_hat = forecast_paths(ens, tr, p.y, p.val, horizon, horizon)
         q = residual_quantiles(u[p.val[:, None] + np.arange(horizon)], val_hat, level,
-                               _scale(tr, p.y, p.val, window, adaptive_interval))
+                               interval_scale(tr, p.y, p.val, window, adaptive_interval))
         u_hat = forecast_paths(ens, tr, p.y, p.test, horizon, horizon)
         actual = p.y[p.test[:, None] + np.arange(horizon)]
         predicted = tr.from_unit(u_hat)
-        s_test = _scale(tr, p.y, p.test, window, adaptive_interval)[:, None]
+        s_test = interval_scale(tr, p.y, p.test, window, adaptive_interval)[:, None]
         lower, upper = tr.from_unit(u_hat + q[0] * s_test), tr.from_unit(u_hat + q[1] * s_test)
         res = ForecastResult(ens, p.name, p.y, p.time, window, horizon, season, kind, p.test, actual,
                              predicted, epochs_run=int(max(ens.epochs)), lower=lower, upper=upper, level=level,
@@ -227,6 +231,7 @@ class FutureForecast:
     lower: np.ndarray
     upper: np.ndarray
     level: float
+    offsets: np.ndarray | None = None      # (2, steps) calibrated offsets before the local scale
 
     def to_csv(self, path) -> None:
         """``step,time,forecast,lower,upper`` (time only when the series had one); written atomically."""
@@ -263,13 +268,13 @@ def forecast_future(result: ForecastResult, steps: int) -> FutureForecast:
     adaptive = result.adaptive_interval
     q = residual_quantiles(u[calib[:, None] + np.arange(steps)],
                            forecast_paths(ens, tr, y, calib, steps, result.horizon), result.level,
-                           _scale(tr, y, calib, ens.window, adaptive))
+                           interval_scale(tr, y, calib, ens.window, adaptive))
     end = np.array([n])
     path = forecast_paths(ens, tr, y, end, steps, result.horizon)[0]
-    q = q * _scale(tr, y, end, ens.window, adaptive)[0]
+    w = q * interval_scale(tr, y, end, ens.window, adaptive)[0]
     time = None
     if result.time is not None and n > 1:
         dt = float(np.median(np.diff(result.time)))
         time = result.time[-1] + dt * np.arange(1, steps + 1)
     return FutureForecast(result.name, time, np.arange(n, n + steps), tr.from_unit(path),
-                          tr.from_unit(path + q[0]), tr.from_unit(path + q[1]), result.level)
+                          tr.from_unit(path + w[0]), tr.from_unit(path + w[1]), result.level, q)
