@@ -69,8 +69,9 @@ def test_classical_state_forecasts_match_statsmodels_and_never_peek():
     from statsmodels.tsa.statespace.exponential_smoothing import ExponentialSmoothing
 
     y = seasonal(120) - 150.0            # not positive: no log candidates, two Holt-Winters fits
-    for model in (ExponentialSmoothing(y[:90], trend=True, seasonal=12), ARIMA(y[:90], order=(1, 1, 1))):
-        res = classical._fit_quietly(model, **({"disp": False} if isinstance(model, ExponentialSmoothing) else {}))
+    for cls, options, kwargs in ((ExponentialSmoothing, {"trend": True, "seasonal": 12}, {"disp": False}),
+                                 (ARIMA, {"order": (1, 1, 1)}, {})):
+        res = classical._fit_quietly(cls, y[:90], options, **kwargs)
         origins = np.array([90, 97, 110])
         ours = classical._state_forecasts(res, y, origins, 3)
         for row, o in zip(ours, origins):
@@ -83,6 +84,8 @@ def test_classical_state_forecasts_match_statsmodels_and_never_peek():
     again = classical.classical_forecast(changed, 90, origins, horizon=2, season=12)
     np.testing.assert_allclose(again.predicted[origins + 1 < 100], hw.predicted[origins + 1 < 100], rtol=1e-9)
     assert not np.allclose(again.predicted[-1], hw.predicted[-1])
+    with pytest.raises(sn.DataError, match="no Holt-Winters model could be fitted to the 20 values"):
+        classical.classical_forecast(y, 20, np.arange(20, 30), season=12)
     walk = np.cumsum(np.random.default_rng(1).standard_normal(150)) + 50
     arima = classical.classical_forecast(walk, 120, np.arange(120, 150))
     assert arima.label.startswith("ARIMA(") and arima.predicted.shape == (30, 1)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import DataError
+
 SKIPPED_NOTE = ('classical baseline skipped: statsmodels is not installed '
                 '(pip install "scratchnn[forecast]" adds it)')
 
@@ -62,11 +64,17 @@ def statsmodels_available() -> bool:
     return _import_statsmodels() is not None
 
 
-def _fit_quietly(model, **kwargs):
+def _fit_quietly(cls, endog, options: dict, **kwargs):
+    """``cls(endog, **options).fit(**kwargs)`` without statsmodels' warnings (convergence chatter: the AIC judges
+    the fit); ``None`` when the model cannot be built or fitted (a series too short for it, a
+    singular matrix)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")     # convergence chatter: the AIC judges the fit
+        warnings.simplefilter("ignore")
         with np.errstate(all="ignore"):
-            return model.fit(**kwargs)
+            try:
+                return cls(endog, **options).fit(**kwargs)
+            except (ValueError, np.linalg.LinAlgError):
+                return None
 
 
 def _state_forecasts(results, full: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
@@ -102,6 +110,9 @@ def classical_forecast(values, fit_end: int, origins, horizon: int = 1,
 
     Returns:
         A :class:`ClassicalForecast`, or ``None`` when statsmodels is not installed.
+
+    Raises:
+        DataError: no candidate model could be fitted (e.g. fewer values than two seasons).
     """
     mods = _import_statsmodels()
     if mods is None:
@@ -116,8 +127,10 @@ def classical_forecast(values, fit_end: int, origins, horizon: int = 1,
             u = np.log(y) if scale == "log" else y
             jacobian = 2.0 * float(np.log(y[:fit_end]).sum()) if scale == "log" else 0.0
             for damped in (False, True):
-                res = _fit_quietly(ExponentialSmoothing(u[:fit_end], trend=True, damped_trend=damped,
-                                                        seasonal=int(season)), disp=False)
+                res = _fit_quietly(ExponentialSmoothing, u[:fit_end],
+                                   {"trend": True, "damped_trend": damped, "seasonal": int(season)}, disp=False)
+                if res is None:
+                    continue
                 aic = float(res.aic) + jacobian
                 if np.isfinite(aic) and (best is None or aic < best[0]):
                     label = f"Holt-Winters ETS(A,{'Ad' if damped else 'A'},A)" + (" on log" if scale == "log" else "")
@@ -133,12 +146,15 @@ def classical_forecast(values, fit_end: int, origins, horizon: int = 1,
             for q in range(3):
                 if p == q == 0 and d == 0:
                     continue
-                res = _fit_quietly(ARIMA(u[:fit_end], order=(p, d, q)))
+                res = _fit_quietly(ARIMA, u[:fit_end], {"order": (p, d, q)})
+                if res is None:
+                    continue
                 aic = float(res.aic)
                 if np.isfinite(aic) and (best is None or aic < best[0]):
                     best = (aic, res, u, False, f"ARIMA({p},{d},{q})", shift)
     if best is None:
-        return None
+        raise DataError(f"classical baseline skipped: no {'Holt-Winters' if season else 'ARIMA'} model could be "
+                        f"fitted to the {fit_end} values before the test part")
     aic, res, u, logged, label, shift = best
     pred = _state_forecasts(res, u, origins, horizon) + shift
     return ClassicalForecast(np.exp(pred) if logged else pred, label, aic)

@@ -195,9 +195,12 @@ def fit_many(series, *, window: int | None = None, horizon: int = 1, season: int
         if season:
             res.baselines["seasonal_naive"] = seasonal_naive_forecast(p.y, p.test, horizon, season)
         if classical:
-            cf = classical_forecast(p.y, p.test_start, p.test, horizon, season)
+            try:
+                cf = classical_forecast(p.y, p.test_start, p.test, horizon, season)
+            except DataError as exc:
+                cf, res.classical_note = None, str(exc)
             if cf is None:
-                res.classical_note = SKIPPED_NOTE
+                res.classical_note = res.classical_note or SKIPPED_NOTE
             else:
                 res.baselines["classical"], res.classical_label = cf.predicted, cf.label
         res.scores["model"] = {"rmse": rmse(actual, predicted), "mae": mae(actual, predicted)}
