@@ -115,6 +115,7 @@ VARIANTS = {
     "no season inputs": {"season_inputs": False},
     "window 3m / 36": {"window": "3m"},
     "GRU x3": {"model": "gru", "members": 3},
+    "N-BEATS x5": {"model": "nbeats"},
     "constant interval": {"adaptive_interval": False},
 }
 

@@ -143,6 +143,43 @@ def test_ensemble_is_the_median_of_its_members_and_survives_save_and_load(tmp_pa
         Ensemble.load(tmp_path / "m")
 
 
+def test_nbeats_residual_stack_gradients_match_finite_differences():
+    from scratchnn.forecasting.nbeats import NBeats
+
+    rng = np.random.default_rng(0)
+    net = NBeats(6, 2, 3, blocks=3, hidden_size=5, num_layers=2, seed=1, dtype="float64")
+    for key, p, _ in net.parameters():
+        if key.endswith("/b"):
+            p[...] = 0.5 * rng.standard_normal(p.shape)   # no ReLU sits exactly on its kink
+    x, w = rng.standard_normal((4, 8)), rng.standard_normal((4, 3))
+
+    def loss():
+        return float(np.sum(net.forward(x, training=True) * w))
+
+    loss()
+    net.backward(w)
+    grads = {k: g.copy() for k, _, g in net.parameters()}
+    assert len(grads) == 3 * 6                             # 3 blocks of 3 Dense layers (W, b)
+    for key, p, _ in net.parameters():
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + 1e-6
+            up = loss()
+            p[i] = old - 1e-6
+            down = loss()
+            p[i] = old
+            assert abs((up - down) / 2e-6 - grads[key][i]) < 1e-6, (key, i)
+
+
+def test_nbeats_forecaster_trains_saves_and_loads(tmp_path):
+    res = fit_forecaster(seasonal(200), season=12, model="nbeats", classical=False, **FAST)
+    assert res.scores["model"]["rmse"] < res.scores["naive"]["rmse"] and res.model_label == "N-BEATS x2 median"
+    res.model.save(tmp_path / "nb")
+    loaded, _ = Ensemble.load(tmp_path / "nb")
+    x = res.transform.inputs(res.values, res.start, res.window)
+    np.testing.assert_allclose(loaded.predict(x), res.model.predict(x), rtol=1e-6)
+
+
 def test_one_global_model_for_several_series_scaled_per_series():
     a, b = seasonal(200, seed=1), 1000 * seasonal(180, seed=2)
     multi = fit_many({"small": a, "large": b}, season=12, log=False, classical=False, **FAST)

@@ -50,8 +50,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--season", type=int, default=None,
                    help="season length (12 for monthly data): lag-m differences, season-position inputs, "
                         "seasonal naive and Holt-Winters baselines")
-    p.add_argument("--model", "--cell", dest="model", choices=["mlp", "lstm", "gru", "rnn"], default="mlp",
-                   help="network (default mlp; --cell is the older name)")
+    p.add_argument("--model", "--cell", dest="model", choices=["mlp", "nbeats", "lstm", "gru", "rnn"],
+                   default="mlp", help="network (default mlp; nbeats: an N-BEATS-style stack; --cell is the older name)")
     p.add_argument("--members", type=int, default=5, help="networks in the median ensemble (default 5)")
     p.add_argument("--hidden", type=int, default=None, help="hidden size (default 64 for mlp, 32 otherwise)")
     p.add_argument("--layers", type=int, default=None, help="hidden layers (mlp, default 2) or stacked cells (1)")

@@ -19,6 +19,7 @@ from ..atomic import atomic_write
 from ..errors import ConfigError, ModelFileError
 from ..io import load_model
 from ..model import Sequential
+from .nbeats import NBeats
 from .networks import build_network, check_kind, network_inputs
 
 
@@ -28,7 +29,7 @@ class Ensemble:
 
     kind: str
     window: int
-    members: list[Sequential] = field(default_factory=list)
+    members: list[Sequential | NBeats] = field(default_factory=list)
     epochs: list[int] = field(default_factory=list)
 
     def member_outputs(self, x: np.ndarray) -> np.ndarray:
@@ -46,10 +47,15 @@ class Ensemble:
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
         for k, m in enumerate(self.members):
-            m.save(folder / f"member-{k}.npz")
-            paths.append(folder / f"member-{k}.npz")
+            if isinstance(m, NBeats):
+                paths += m.save(folder, f"member-{k}")
+            else:
+                m.save(folder / f"member-{k}.npz")
+                paths.append(folder / f"member-{k}.npz")
         info = {"kind": self.kind, "window": self.window, "members": len(self.members),
                 "epochs": self.epochs, **(metadata or {})}
+        if self.kind == "nbeats":
+            info["nbeats"] = {"blocks": len(self.members[0].blocks), "horizon": self.members[0].horizon}
         atomic_write(folder / "ensemble.json", lambda f: f.write((json.dumps(info, indent=2) + "\n").encode()))
         return paths
 
@@ -60,9 +66,14 @@ class Ensemble:
         try:
             info = json.loads((folder / "ensemble.json").read_text())
             kind, window, k = check_kind(info["kind"]), int(info["window"]), int(info["members"])
+            if kind == "nbeats":
+                blocks, horizon = int(info["nbeats"]["blocks"]), int(info["nbeats"]["horizon"])
         except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
             raise ModelFileError(f"{folder} holds no valid ensemble.json ({exc})") from None
-        members = [load_model(folder / f"member-{i}.npz") for i in range(k)]
+        if kind == "nbeats":
+            members = [NBeats.load(folder, f"member-{i}", blocks, window, horizon) for i in range(k)]
+        else:
+            members = [load_model(folder / f"member-{i}.npz") for i in range(k)]
         return cls(kind, window, members, list(info.get("epochs", []))), info
 
 
@@ -77,6 +88,13 @@ def train_ensemble(kind: str, window: int, x_train: np.ndarray, y_train: np.ndar
     xt, xv = network_inputs(kind, x_train, window), network_inputs(kind, x_val, window)
     ens = Ensemble(kind, window)
     for k in range(members):
+        if kind == "nbeats":
+            net = NBeats(window, extra, y_train.shape[1], hidden_size=hidden_size, num_layers=num_layers, seed=seed + k)
+            net.fit(x_train, y_train, x_val, y_val, epochs=epochs, batch_size=batch_size, lr=lr,
+                    clip_norm=clip_norm, patience=patience)
+            ens.members.append(net)
+            ens.epochs.append(net.epochs_trained)
+            continue
         net = build_network(kind, x_train.shape[1], y_train.shape[1], hidden_size, num_layers,
                             seed + k, extra_inputs=extra)
         net.compile(loss="mse", optimizer=optimizers.Adam(lr=lr, clip_norm=clip_norm))

@@ -3,6 +3,8 @@
 - ``"mlp"``: ``num_layers`` times ``Dense(., H) -> ReLU``, then ``Dense(H, horizon)``, on the
   flattened window of F = window (+ 2 season-position) inputs. Direct multi-step: one output
   per step ahead.
+- ``"nbeats"``: an N-BEATS-style stack of 3 such MLP blocks with backcast/forecast outputs
+  and residual links (:mod:`~scratchnn.forecasting.nbeats`), on the same flat inputs.
 - ``"lstm"``, ``"gru"``, ``"rnn"``: the window as a sequence (N, window, 1 + 2) -- each step
   carries its value and, with a season, the season position repeated -- then
   ``cell(., H) -> Dense(H, horizon)``; ``num_layers`` stacks cells.
@@ -16,7 +18,7 @@ from ..errors import ConfigError
 from ..model import Sequential
 
 CELLS = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.SimpleRNN}
-KINDS = ("mlp", *CELLS)
+KINDS = ("mlp", "nbeats", *CELLS)
 
 
 def check_kind(kind: str) -> str:
@@ -50,7 +52,7 @@ def build_network(kind: str, n_inputs: int, horizon: int, hidden_size: int = 64,
 def network_inputs(kind: str, x: np.ndarray, window: int) -> np.ndarray:
     """Flat inputs (M, F) as the network of ``kind`` takes them: (M, F) for the MLP,
     (M, window, 1 + extra) for a recurrent cell (extras repeated at every step)."""
-    if kind == "mlp":
+    if kind in ("mlp", "nbeats"):
         return x
     seq = x[:, :window, None]
     extra = x[:, window:]

@@ -8,6 +8,7 @@ import numpy as np
 from ..datasets.timeseries import rmse
 
 LABELS = {"naive": "naive (last value)", "seasonal_naive": "seasonal naive"}
+NETWORK_NAMES = {"mlp": "MLP", "nbeats": "N-BEATS", "lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
 @dataclass
@@ -50,7 +51,7 @@ class ForecastResult:
     @property
     def model_label(self) -> str:
         members = len(getattr(self.model, "members", [])) or 1
-        return self.cell.upper() + (f" x{members} median" if members > 1 else "")
+        return NETWORK_NAMES.get(self.cell, self.cell.upper()) + (f" x{members} median" if members > 1 else "")
 
     def label(self, key: str) -> str:
         if key == "model":
@@ -88,7 +89,7 @@ class ForecastResult:
             how = (f"; inputs: changes at lag {t.lag} of {'log ' if t.log else ''}values"
                    + (", season position" if t.season else ""))
         lines = [(f"Forecast of {self.name}: {n} values, window {self.window}, horizon {self.horizon}, "
-                  f"{self.cell.upper()} x{members} (median), {self.epochs_run} epochs{how}")]
+                  f"{NETWORK_NAMES.get(self.cell, self.cell.upper())} x{members} (median), {self.epochs_run} epochs{how}")]
         if self.global_with:
             lines.append(f"One global model trained on {len(self.global_with)} series: {', '.join(self.global_with)}")
         lines += [f"Test part: {len(self.start)} forecasts{span}; errors in the series' units",

@@ -121,7 +121,8 @@ def fit_many(series, *, window: int | None = None, horizon: int = 1, season: int
         horizon: values forecast at once (direct multi-step).
         season: season length m (12 for monthly data): season-position inputs, the seasonal
             naive baseline and Holt-Winters as the classical one (without it: naive and ARIMA).
-        model: ``"mlp"`` (default) or ``"lstm"``, ``"gru"``, ``"rnn"``; ``cell`` is an older name for it.
+        model: ``"mlp"`` (default), ``"nbeats"``, ``"lstm"``, ``"gru"`` or ``"rnn"``; ``cell`` is an
+            older name for it.
         members: networks in the median ensemble (default 5).
         log: model log values: ``"auto"`` (when the training part is positive), True or False.
         difference: ``"first"`` (changes from one value to the next; the default, measured
@@ -169,8 +170,8 @@ def fit_many(series, *, window: int | None = None, horizon: int = 1, season: int
     ens = train_ensemble(
         kind, window, x_train, y_train, x_val, y_val,
         members=members or DEFAULTS["members"],
-        hidden_size=hidden_size or (DEFAULTS["hidden_size"] if kind == "mlp" else 32),
-        num_layers=num_layers or (2 if kind == "mlp" else 1), epochs=DEFAULTS["epochs"] if epochs is None else epochs,
+        hidden_size=hidden_size or (DEFAULTS["hidden_size"] if kind in ("mlp", "nbeats") else 32),
+        num_layers=num_layers or (2 if kind in ("mlp", "nbeats") else 1), epochs=DEFAULTS["epochs"] if epochs is None else epochs,
         batch_size=batch_size or DEFAULTS["batch_size"], lr=lr or DEFAULTS["lr"], clip_norm=clip_norm,
         patience=DEFAULTS["patience"] if patience is None else patience, seed=seed, verbose=verbose)
 
