@@ -108,7 +108,7 @@ def test_forecast_writes_a_whole_new_folder_and_names_its_column(tmp_path, capsy
         f"2020-{i:04d};{i};{10 + np.sin(i / 4):.3f}\r\n".replace(".", ",") for i in t)).encode())
     out = tmp_path / "f"
     assert main(["forecast", str(csv), "--epochs", "1", "--window", "8", "--out", str(out), "--quiet"]) == 0
-    assert sorted(os.listdir(out)) == ["model.npz", "report.json", "report.txt"]
+    assert sorted(os.listdir(out)) == ["model", "report.json", "report.txt"]
     assert json.loads((out / "report.json").read_text())["series"] == "Price"
     capsys.readouterr()
     assert main(["forecast", str(csv), "--epochs", "1", "--window", "8"]) == 0

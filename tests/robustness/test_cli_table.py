@@ -278,7 +278,7 @@ CASES = [
     Case("forecast-layers-0", ["forecast", "--layers", "0"], USAGE, "argument --layers"),
     Case("forecast-batch-size-0", ["forecast", "--batch-size", "0"], USAGE, "argument --batch-size"),
     Case("forecast-lr-negative", ["forecast", "--lr", "-0.1"], USAGE, "argument --lr"),
-    Case("forecast-cell-unknown", ["forecast", "--cell", "transformer"], USAGE, "argument --cell"),
+    Case("forecast-cell-unknown", ["forecast", "--cell", "transformer"], USAGE, "argument --model/--cell"),
     Case("forecast-huge-csv", ["forecast", "huge.csv"], ERROR, "huge.csv is 40 MiB"),
     Case("forecast-season-too-long", ["forecast", "series.csv", "--season", "100000"], USAGE, "season 100000"),
     Case("forecast-window-too-long", ["forecast", "series.csv", "--window", "5000"], USAGE, "window=5000"),
