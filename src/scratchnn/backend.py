@@ -79,7 +79,7 @@ class Device:
         """Uniform [0, 1) numbers of ``shape`` on this device, reproducible from ``rng``."""
         if self.random is not None:
             return self.random(rng, tuple(shape), dtype)
-        return self.put(rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
+        return self.put(rng.random(shape, dtype=dtype))  # the CPU's numbers, copied over
 
     @property
     def is_cpu(self) -> bool:
@@ -88,9 +88,15 @@ class Device:
     def __repr__(self) -> str:
         return f"Device({self.name!r})"
 
+    def __deepcopy__(self, memo) -> Device:
+        return self  # a device is a place, not data: copies of a model share it
+
+    def __copy__(self) -> Device:
+        return self
+
 
 CPU = Device("cpu", np, lambda a: a, np.asarray, np.ndarray,
-             lambda rng, shape, dtype: rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
+             lambda rng, shape, dtype: rng.random(shape, dtype=dtype))
 
 _FACTORIES: dict[str, Callable[[], Device]] = {}
 _DEVICES: dict[str, Device] = {"cpu": CPU}

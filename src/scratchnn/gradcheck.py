@@ -96,21 +96,28 @@ def _to_float64(obj):
     """A float64 deep copy of a layer or model, with the same weights and buffers."""
     from .model import Model
 
+    from .backend import CPU, device_of
+
+    def host64(a):
+        return np.asarray(device_of(a).get(a)).astype(np.float64)
+
     twin = copy.deepcopy(obj)
     layers = twin.layers if isinstance(twin, Model) else [twin]
     for layer in layers:
         for _, sub in layer.walk():
             sub.dtype = np.dtype(np.float64)
-            sub.params = {k: v.astype(np.float64) for k, v in sub.params.items()}
+            sub.params = {k: host64(v) for k, v in sub.params.items()}
             sub.grads = {k: np.zeros_like(v) for k, v in sub.params.items()}
-            sub.buffers = {k: v.astype(np.float64) for k, v in sub.buffers.items()}
+            sub.buffers = {k: host64(v) for k, v in sub.buffers.items()}
             sub._last_checked_shape = None
+            sub.cache = None
             for attr, value in vars(sub).items():  # derived constants (e.g. gate scales)
-                if isinstance(value, np.ndarray) and value.dtype == np.float32:
-                    setattr(sub, attr, value.astype(np.float64))
+                if hasattr(value, "dtype") and hasattr(value, "shape") and value.dtype == np.float32:
+                    setattr(sub, attr, host64(value))
             sub.input_grad_required = True
-    if isinstance(twin, Model):
+    if isinstance(twin, Model):  # checked on the CPU in float64, whatever the model's device
         twin.dtype = np.dtype(np.float64)
+        twin.device = CPU
         twin._flatten()
     return twin
 

@@ -134,16 +134,19 @@ def graph_to_config(model) -> dict:
 
 
 def model_to_arrays(model) -> dict[str, np.ndarray]:
+    """Every array of the file, as host (NumPy) arrays whatever the model's device."""
+    get = getattr(model, "device", None)
+    get = get.get if get is not None else np.asarray
     arrays: dict[str, np.ndarray] = {}
     for i, layer in enumerate(model.layers):
         for name, p in layer.all_params().items():
-            arrays[f"params/{i}/{name}"] = p
+            arrays[f"params/{i}/{name}"] = get(p)
         for name, b in layer.all_buffers().items():
-            arrays[f"buffers/{i}/{name}"] = b
+            arrays[f"buffers/{i}/{name}"] = get(b)
     if model.optimizer is not None:
         for key, state in model.optimizer.state.items():
             for slot, value in state.items():
-                arrays[f"optimizer/{key}/{slot}"] = value
+                arrays[f"optimizer/{key}/{slot}"] = get(value)
     return arrays
 
 
@@ -387,8 +390,11 @@ def _is_int(v, low: int = 0, high: int = 2**63) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and low <= v < high
 
 
-def load_model(path: str | os.PathLike, compile: bool = True):
+def load_model(path: str | os.PathLike, compile: bool = True, device: str = "cpu"):
     """Load a model saved by :func:`save_model` / ``model.save``; safe on untrusted files.
+
+    ``device`` (``"cpu"``, ``"gpu"``) is where the loaded model lives; files do not record a
+    device, so a model saved from a GPU loads on the CPU and the other way round.
 
     The returned model predicts exactly what the saved one did, and (with
     ``compile=True``) continues training with the saved optimizer state, epoch
@@ -401,8 +407,11 @@ def load_model(path: str | os.PathLike, compile: bool = True):
             docstring for what is checked.
         FileNotFoundError: where ``path`` does not exist.
     """
+    from .backend import get_device
+
+    target = get_device(device)  # a missing GPU is reported before the file is read
     try:
-        return _load(path, compile)
+        return _load(path, compile).to(target)
     except ModelFileError:
         raise
     except RecursionError as exc:

@@ -109,7 +109,7 @@ class _BinaryTargets(_SameShapeTargets):
 
 def _check_same_shape(name: str, y_pred, y_true) -> np.ndarray:
     """Check the shapes match; return ``y_true`` in ``y_pred``'s dtype (no silent float64 gradients)."""
-    y_true = np.asarray(y_true)
+    y_true = y_true if hasattr(y_true, "dtype") else np.asarray(y_true)
     if y_pred.shape != y_true.shape:
         hint = ""
         if y_true.shape + (1,) == y_pred.shape:
@@ -325,7 +325,7 @@ class SoftmaxCrossEntropy(Loss):
                             f"got values from {labels.min()} to {labels.max()}.")
         flat = logp.reshape(-1, C)
         self.cache = (logp, None, labels)
-        return float(-np.mean(flat[np.arange(flat.shape[0]), labels]))
+        return float(-np.mean(flat[np.arange(flat.shape[0], like=flat), labels]))
 
     def backward(self):
         logp, onehot, labels = self.cache
@@ -337,7 +337,7 @@ class SoftmaxCrossEntropy(Loss):
         else:
             flat = grad.reshape(-1, C)
             rows = flat.shape[0]
-            flat[np.arange(rows), labels] -= 1.0
+            flat[np.arange(rows, like=flat), labels] -= 1.0
         grad *= grad.dtype.type(1.0 / rows)
         return grad
 

@@ -33,7 +33,7 @@ from . import checks
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from .backend import as_dtype
+from .backend import CPU, Device, as_dtype, get_device
 from .callbacks import Callback, History, ProgressBar
 from .errors import ConfigError, NotBuiltError, ShapeError, TrainingDivergedError
 from .graph import Input, Node, SymbolicTensor, collect_nodes
@@ -64,6 +64,11 @@ class Model:
             ``None`` draws a fresh seed, which is then recorded in ``model.seed``.
         dtype: ``"float32"`` (default) or ``"float64"``; inputs are converted to it.
         name: an optional name, shown by :meth:`summary`.
+        device: ``"cpu"`` (default) or ``"gpu"`` (CuPy, ``pip install 'scratchnn[gpu]'``): where
+            the weights live and the maths runs. Weights are always drawn on the host from the
+            model's generator, so a seed gives the same initial weights on every device;
+            ``fit``/``predict`` take and return NumPy arrays (one copy per batch each way).
+            :meth:`to` moves a model.
 
     With several inputs, ``fit``/``predict`` take a list of arrays (one per input, in
     the order of ``inputs``); with several outputs, the targets are a list and
@@ -86,7 +91,8 @@ class Model:
     """
 
     def __init__(self, inputs=None, outputs=None, *, seed: int | None = None, dtype: object = "float32",
-                 name: str | None = None) -> None:
+                 name: str | None = None, device: str | Device = "cpu") -> None:
+        self.device: Device = get_device(device)
         self.seed = _seed_of(type(self).__name__, seed)
         self.rng = np.random.default_rng(self.seed)
         self.dtype = as_dtype(dtype)
@@ -167,6 +173,9 @@ class Model:
             layer.input_grad_required = need_dx[id(layer)]
         self._flatten()
         self._built = True
+        if not self.device.is_cpu:  # drawn on the host, then copied: the same weights on every device
+            device, self.device = self.device, CPU
+            self.to(device)
 
     def _flatten(self) -> None:
         """Move every parameter into one contiguous array (``flat_params``) and every gradient
@@ -184,8 +193,9 @@ class Model:
                         seen.add(id(p))
                         entries.append((sub.params, sub.grads, k, p, f"{i}/{path}{k}"))
         total = sum(e[3].size for e in entries)
-        flat = np.empty(total, dtype=self.dtype)
-        flat_g = np.zeros(total, dtype=self.dtype)
+        like = entries[0][3] if entries else np.empty(0)
+        flat = np.empty(total, dtype=self.dtype, like=like)      # on the parameters' device
+        flat_g = np.zeros(total, dtype=self.dtype, like=like)
         offset = 0
         #: ``(key, offset, shape)`` of every parameter in the flat buffers (the optimizer's view).
         self.flat_layout: list[tuple[str, int, tuple[int, ...]]] = []
@@ -198,6 +208,37 @@ class Model:
             grads[k] = flat_g[offset:offset + n].reshape(p.shape)
             offset += n
         self.flat_params, self.flat_grads = flat, flat_g
+
+    def to(self, device: str | Device) -> Model:
+        """Move the model -- weights, gradients, buffers, optimizer state -- to ``device``
+        (``"cpu"`` or ``"gpu"``); returns the model. Raises
+        :class:`~scratchnn.backend.DeviceError` where no such device can be used."""
+        device = get_device(device)
+        if device is self.device:
+            return self
+        old = self.device
+
+        def move(a):
+            return device.put(np.asarray(old.get(a)))
+
+        for layer in self.layers:
+            for _, sub in layer.walk():
+                sub.params = {k: move(v) for k, v in sub.params.items()}
+                sub.grads = {k: move(v) for k, v in sub.grads.items()}
+                sub.buffers = {k: move(v) for k, v in sub.buffers.items()}
+                for attr, value in list(vars(sub).items()):  # derived constants (e.g. gate scales)
+                    if attr != "cache" and isinstance(value, old.array_type) and hasattr(value, "shape"):
+                        setattr(sub, attr, move(value))
+                sub.cache = None
+        if self.optimizer is not None:
+            for state in self.optimizer.state.values():
+                for slot, value in state.items():
+                    state[slot] = move(value)
+            self.optimizer._flat_state = self.optimizer._flat_layout = None
+        self.device = device
+        if self._built:
+            self._flatten()
+        return self
 
     @property
     def input_shape(self):
@@ -326,7 +367,8 @@ class Model:
         """A copy of every layer's state: its parameters and its buffers (such as
         BatchNorm's running statistics), one dict per layer, as Keras' ``get_weights``
         and PyTorch's ``state_dict`` include non-trained state."""
-        return [{k: v.copy() for k, v in layer.all_arrays().items()} for layer in self.layers]
+        get = self.device.get
+        return [{k: np.array(get(v), copy=True) for k, v in layer.all_arrays().items()} for layer in self.layers]
 
     def set_weights(self, weights: list[dict[str, np.ndarray]]) -> None:
         """Copy ``weights`` (as from :meth:`get_weights`) into the layers, checking names and shapes."""
@@ -340,7 +382,7 @@ class Model:
                 if np.shape(v) != state[k].shape:
                     raise ShapeError(f"set_weights: {layer.describe()} weight {k!r} has shape "
                                      f"{state[k].shape}; got {np.shape(v)}.")
-                state[k][...] = v
+                state[k][...] = self.device.put(np.asarray(v, dtype=state[k].dtype))
 
     # ------------------------------------------------------------- training
     def _require_compiled(self, what: str) -> None:
@@ -524,7 +566,10 @@ class Model:
             totals = dict.fromkeys(["loss", *(name for name, _, _ in metric_fns)], 0.0)
             seen = 0
             step = -1
+            put = self.device.put
             for step, (xb, yb) in enumerate(batches):
+                if not self.device.is_cpu:  # one copy per batch to the device
+                    xb, yb = [put(a) for a in xb], [put(a) for a in yb]
                 try:
                     loss, y_hat = self.train_step(self._unwrap(xb), self._unwrap(yb), check_finite)
                 except TrainingDivergedError as exc:
@@ -593,8 +638,11 @@ class Model:
     # ------------------------------------------------------------ inference
     def _predict_arrays(self, xs: list[np.ndarray], batch_size: int):
         n = len(xs[0])
-        outs = [self.forward(self._unwrap([a[i:i + batch_size] for a in xs]), training=False)
-                for i in range(0, n, batch_size)]
+        put, get = self.device.put, self.device.get
+        outs = []
+        for i in range(0, n, batch_size):  # one copy in and one out per batch
+            y = self.forward(self._unwrap([put(a[i:i + batch_size]) for a in xs]), training=False)
+            outs.append(get(y) if len(self.outputs) == 1 else [get(o) for o in y])
         if len(self.outputs) == 1:
             return outs[0] if len(outs) == 1 else np.concatenate(outs)
         return [np.concatenate([o[k] for o in outs]) for k in range(len(self.outputs))]
@@ -712,6 +760,7 @@ class Sequential(Model):
             ``None`` draws a fresh seed, which is then recorded in ``model.seed``.
         dtype: ``"float32"`` (default) or ``"float64"``; inputs are converted to it.
         name: an optional name, shown by :meth:`summary`.
+        device: ``"cpu"`` (default) or ``"gpu"``; see :class:`Model`.
 
     The input shape comes from the first batch (or :meth:`build`); until then the
     model has no weights.
@@ -727,8 +776,8 @@ class Sequential(Model):
     """
 
     def __init__(self, layers: Sequence[Layer] | None = None, *, seed: int | None = None,
-                 dtype: object = "float32", name: str | None = None) -> None:
-        super().__init__(seed=seed, dtype=dtype, name=name)
+                 dtype: object = "float32", name: str | None = None, device: str | Device = "cpu") -> None:
+        super().__init__(seed=seed, dtype=dtype, name=name, device=device)
         self.outputs = [None]  # one output; the graph is made when the input shape is known
         for layer in layers or []:
             self.add(layer)
