@@ -139,8 +139,9 @@ class DataParallel:
                     f"sync_batchnorm needs at least one sample per rank in every batch; with {n} samples "
                     f"and batch_size={b}, a batch has {smallest} for {self.size} ranks. "
                     "Hint: change batch_size or drop a few samples.")
-        prints = self.comm.allgather_json(fingerprint(model, xs, ys, settings, val), "the start check")
-        diff = differences(prints)
+        mine = fingerprint(model, xs, ys, settings, val)
+        prints = self.comm.allgather_json(mine, "the start check")
+        diff = differences(prints, list(mine))
         if diff:
             raise MismatchError(f"the {self.size} ranks disagree before training on: " + "; ".join(diff)
                                 + ". Every rank must build the same model with the same seed and pass "

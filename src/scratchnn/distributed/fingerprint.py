@@ -78,10 +78,11 @@ def fingerprint(model, xs, ys, settings: dict, val=None) -> dict[str, str]:
     return out
 
 
-def differences(prints: list[dict[str, str]]) -> list[str]:
-    """One line per item on which the ranks disagree: ``item: rank 0 A; rank 2 B``."""
+def differences(prints: list[dict[str, str]], order: list[str] | None = None) -> list[str]:
+    """One line per item on which the ranks disagree: ``item (rank 0: A; rank 2: B)``, in
+    the order of ``order`` (the keys of :func:`fingerprint`)."""
     lines = []
-    for key in prints[0]:
+    for key in order or list(prints[0]):
         values = [p.get(key) for p in prints]
         if len(set(values)) > 1:
             seen: dict[str, list[int]] = {}
