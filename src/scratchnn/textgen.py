@@ -18,6 +18,8 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
+
 import math
 import time
 
@@ -80,13 +82,16 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
                   cell: str = "lstm", lr: float = 2e-3, clip_norm: float | None = 5.0,
                   val_fraction: float = 0.1, eval_every: int = 200, eval_sequences: int = 64,
                   seed: int = 0, model: Sequential | None = None, verbose: int = 1,
-                  print_fn=print) -> tuple[Sequential, dict]:
+                  print_fn=print, distributed=False) -> tuple[Sequential, dict]:
     """Train a character model on ``text`` for ``steps`` Adam steps on random windows.
 
     Gradient clipping (``clip_norm``, the global L2 norm of all gradients, as
     ``torch.nn.utils.clip_grad_norm_``) keeps BPTT's occasional exploding gradients
     from wrecking the weights. Validation is the last ``val_fraction`` of the text.
     Pass ``model`` to continue training a loaded model (its vocabulary is used).
+    With ``distributed`` (as in :meth:`scratchnn.Model.fit`), every MPI rank draws the same
+    random global batch of ``batch_size`` windows and trains on its part of it; only rank 0
+    prints.
 
     Returns:
         ``(model, log)`` where ``log`` has lists ``step``, ``train_bpc``, ``val_bpc``
@@ -111,21 +116,36 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
     batches = random_batches(train_ids, seq_len, batch_size, rng)
     log: dict = {"step": [], "train_bpc": [], "val_bpc": []}
     running, count = 0.0, 0
+    dist = None
+    if distributed is not False:
+        from .distributed import as_data_parallel
+        dist = as_data_parallel(distributed)
+        verbose = verbose if dist.is_root else 0
     start = time.perf_counter()
-    for step in range(1, steps + 1):
-        xb, yb = next(batches)
-        loss, _ = model.train_step(xb.astype(model.dtype), yb)
-        running += loss
-        count += 1
-        if step % eval_every == 0 or step == steps:
-            val = bits_per_char(model, val_ids, seq_len, max_sequences=eval_sequences)
-            log["step"].append(step)
-            log["train_bpc"].append(running / count / math.log(2.0))
-            log["val_bpc"].append(val)
-            if verbose:
-                print_fn(f"step {step:>6}/{steps}  train {log['train_bpc'][-1]:.3f} bits/char  "
-                         f"val {val:.3f} bits/char  ({time.perf_counter() - start:.0f} s)")
-            running, count = 0.0, 0
+    with dist.attached(model) if dist is not None else contextlib.nullcontext():
+        if dist is not None:  # same model, seed and settings on every rank; rank 0's weights
+            dist.start(model, None, None, {"steps": steps, "seq_len": seq_len, "batch_size": batch_size,
+                                           "seed": seed, "eval_every": eval_every,
+                                           "text": len(train_ids), "vocabulary": len(vocab)})
+        for step in range(1, steps + 1):
+            xb, yb = next(batches)
+            if dist is not None:  # this rank's part of the global batch
+                part = dist.part(len(xb))
+                xb, yb = xb[part], yb[part]
+            loss, _ = model.train_step(xb.astype(model.dtype), yb)
+            running += loss * len(xb)
+            count += len(xb)
+            if step % eval_every == 0 or step == steps:
+                if dist is not None:
+                    running, count = dist.reduce_sums([running, count])
+                val = bits_per_char(model, val_ids, seq_len, max_sequences=eval_sequences)
+                log["step"].append(step)
+                log["train_bpc"].append(running / count / math.log(2.0))
+                log["val_bpc"].append(val)
+                running, count = 0.0, 0
+                if verbose:
+                    print_fn(f"step {step:>6}/{steps}  train {log['train_bpc'][-1]:.3f} bits/char  "
+                             f"val {val:.3f} bits/char  ({time.perf_counter() - start:.0f} s)")
     log["val_bpc_final"] = log["val_bpc"][-1] if log["val_bpc"] else float("nan")
     log["seconds"] = time.perf_counter() - start
     model.metadata["val_bits_per_char"] = log["val_bpc_final"]

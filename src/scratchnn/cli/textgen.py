@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import _distributed
 from ._common import add_parser, default_run_dir, prepare_out_dir, say
 
 EXAMPLES = """\
   scratchnn textgen train ../shared/data/text/tinyshakespeare.txt --out runs/shakespeare
   scratchnn textgen train input.txt --steps 500 --hidden 128 --cell gru --clip-norm 5
   scratchnn textgen sample runs/shakespeare/model.npz --length 500 --temperature 0.8 --prompt "ROMEO:"
+  mpiexec -n 4 scratchnn textgen train input.txt --batch-size 256 --distributed   # 4 MPI ranks
 
 'train' reports the validation loss (the last 10% of the text) in bits per character and
 saves model.npz with its vocabulary inside; 'sample' needs only that file."""
@@ -38,6 +40,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--sample-length", type=int, default=300, help="characters of the closing sample")
     t.add_argument("--quiet", action="store_true")
+    _distributed.add_argument(t)
     t.set_defaults(func=run_train)
 
     s = sub.add_parser("sample", help="generate text from a trained model", description="Sample text.",
@@ -52,18 +55,27 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    return _distributed.run("textgen train", args, lambda dp: _train(args, dp))
+
+
+def _train(args: argparse.Namespace, dp) -> int:
     from ..datasets.text import load_text
     from ..textgen import sample, train_char_lm
 
-    out = prepare_out_dir(args.out or default_run_dir())
+    root = dp is None or dp.is_root
+    out = prepare_out_dir(args.out or default_run_dir()) if root else None
     text = load_text(args.text)
     say(f"{args.text}: {len(text):,} characters, {len(set(text))} distinct; training {args.steps} steps "
-        f"({args.cell.upper()} {args.hidden}, clip-norm {args.clip_norm})", quiet=args.quiet)
+        f"({args.cell.upper()} {args.hidden}, clip-norm {args.clip_norm})"
+        + (f", data-parallel on {dp.size} ranks" if dp is not None else ""), quiet=args.quiet or not root)
     model, log = train_char_lm(text, steps=args.steps, seq_len=args.seq_len, batch_size=args.batch_size,
                                embedding_dim=args.embedding, hidden_size=args.hidden,
                                num_layers=args.layers, cell=args.cell, lr=args.lr,
                                clip_norm=args.clip_norm if args.clip_norm > 0 else None,
-                               eval_every=args.eval_every, seed=args.seed, verbose=0 if args.quiet else 1)
+                               eval_every=args.eval_every, seed=args.seed, verbose=0 if args.quiet else 1,
+                               distributed=dp if dp is not None else False)
+    if not root:
+        return 0
     model.save(out / "model.npz")
     (out / "log.json").write_text(json.dumps(log, indent=1) + "\n")
     print(f"validation: {log['val_bpc_final']:.3f} bits/char after {args.steps} steps "

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from . import _distributed
 from ._common import add_parser, default_run_dir, link_latest, prepare_out_dir, say, stderr
 
 EXAMPLES = """\
@@ -19,6 +20,7 @@ EXAMPLES = """\
   scratchnn train --dataset mnist --model cnn --epochs 3
   scratchnn train --resume runs/mlp/model.npz       # finish an interrupted run
   scratchnn train --resume runs/mlp/model.npz --epochs 2   # ... or train 2 more epochs
+  mpiexec -n 4 scratchnn train --dataset mnist --model cnn --distributed   # on 4 MPI ranks
 
 Data sets: 'bundled' (10,000 + 2,000 MNIST images inside the package), 'mnist' and
 'fashion-mnist' (60,000 + 10,000 images), looked for in --data-dir, $SCRATCHNN_DATA,
@@ -26,6 +28,10 @@ Data sets: 'bundled' (10,000 + 2,000 MNIST images inside the package), 'mnist' a
 Writes into --out: model.npz (saved after every epoch), history.json, results.json and
 PNG plots (training curves, confusion matrix, misclassified images, first-layer weights,
 activations and gradients per layer).
+
+With --distributed under 'mpiexec -n N' (pip install 'scratchnn[mpi]'), each of the N ranks
+trains on its shard of every batch of --batch-size (the global batch) and the gradients are
+averaged; rank 0 prints, plots and writes the files. A run resumes with any number of ranks.
 """
 
 
@@ -93,6 +99,7 @@ def register(subparsers) -> None:
     p.add_argument("--progress", choices=("bar", "lines", "none"), default="bar",
                    help="progress display: a bar per epoch, one line per epoch, or nothing (default: bar)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    _distributed.add_argument(p)
     p.set_defaults(func=run)
 
 
@@ -104,6 +111,11 @@ def _write_json(path: Path, data) -> None:
 
 
 def run(args) -> int:
+    return _distributed.run("train", args, lambda dp: _train(args, dp))
+
+
+def _train(args, dp) -> int:
+    """The command; ``dp`` is the DataParallel context with --distributed, else None."""
     from .. import losses, optimizers, schedules
     from ..callbacks import ModelCheckpoint
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
@@ -111,8 +123,16 @@ def run(args) -> int:
     from ._common import load_image_classifier
 
     # 1. The output folder first: a non-writable one fails now, not after training.
+    # With --distributed only rank 0 prints and writes.
+    root = dp is None or dp.is_root
+
+    def say_(*parts):
+        say(*parts, quiet=not root)
+
     default_out = args.out is None and not args.resume
-    if args.out is not None:
+    if not root:
+        out = None
+    elif args.out is not None:
         out = prepare_out_dir(args.out)
     elif args.resume:  # carry on in the resumed run's folder
         out = prepare_out_dir(Path(args.resume).parent if not Path(args.resume).is_dir() else args.resume)
@@ -156,14 +176,18 @@ def run(args) -> int:
     # 3. Data.
     title = {"bundled": "the bundled MNIST subset", "mnist": "MNIST",
              "fashion-mnist": "Fashion-MNIST"}[dataset]
-    say(f"Loading {title}...")
+    say_(f"Loading {title}..." + (f" (on {dp.size} MPI ranks)" if dp is not None else ""))
+    if not root:  # rank 0 downloads first, if needed; the others then read its copy
+        dp.comm.barrier("the wait for rank 0's data set")
     (x_train, y_train), (x_test, y_test) = load_dataset(dataset, args.data_dir, download=not args.no_download)
+    if dp is not None and root:
+        dp.comm.barrier("the wait for rank 0's data set")
     classes = list(class_names(dataset))
     input_shape = tuple(resumed.input_shape) if resumed is not None else model_input_shape(name, x_train.shape[1:])
     x = images_to_inputs(x_train, input_shape)
     x_te = images_to_inputs(x_test, input_shape)
     x_tr, x_val, y_tr, y_val = train_val_split(x, y_train, val_fraction, seed=seed)
-    say(f"  {len(x_tr):,} training, {len(x_val):,} validation (stratified) and {len(x_te):,} test images")
+    say_(f"  {len(x_tr):,} training, {len(x_val):,} validation (stratified) and {len(x_te):,} test images")
 
     # 4. Model.
     steps_per_epoch = math.ceil(len(x_tr) / batch_size)
@@ -181,27 +205,32 @@ def run(args) -> int:
             model.compile(losses.SoftmaxCrossEntropy(), optimizers.Adam(lr=lr), ["accuracy"])
         if args.epochs:
             model.metadata.setdefault("train", {})["epochs"] = model.epochs_trained + epochs
-    say(f"Training {name} ({model.count_params():,} parameters) for {epochs} epoch{'s' * (epochs != 1)} "
+    say_(f"Training {name} ({model.count_params():,} parameters) for {epochs} epoch{'s' * (epochs != 1)} "
         f"(batch {batch_size}, Adam lr {lr:g}" + (", cosine decay)" if resumed is None else ")")
-        + (f", resuming after epoch {model.epochs_trained}" if resumed is not None else ""))
+        + (f", resuming after epoch {model.epochs_trained}" if resumed is not None else "")
+        + (f", data-parallel on {dp.size} ranks, {batch_size / dp.size:.4g} samples per rank per step"
+           if dp is not None else ""))
 
     # 5. Train, saving a checkpoint after every epoch.
-    model_path = out / "model.npz"
+    model_path = out / "model.npz" if root else None
     verbose = {"bar": 1, "lines": 2, "none": 0}[args.progress]
     start = time.perf_counter()
     try:
         model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val),
-                  callbacks=[ModelCheckpoint(str(model_path))], verbose=verbose)
+                  callbacks=[ModelCheckpoint(str(model_path))] if root else [], verbose=verbose,
+                  distributed=dp if dp is not None else False)
     except KeyboardInterrupt:
-        if model_path.exists():
+        if root and model_path.exists():
             stderr(f"\nscratchnn: interrupted; the model after epoch {model.epochs_trained} is in {model_path}. "
                    f"Continue with: scratchnn train --resume {model_path}")
         raise
     seconds = time.perf_counter() - start
 
-    # 6. Test.
-    scores = model.predict(x_te)
-    result = model.evaluate(x_te, y_test)
+    # 6. Test (each rank predicts its part of the test set with --distributed).
+    result = model.evaluate(x_te, y_test, distributed=dp if dp is not None else False)
+    if not root:
+        return 0
+    scores = None if args.no_plots else model.predict(x_te)
     acc = result["accuracy"]
     n_right = int(round(acc * len(y_test)))
     model.metadata["test"] = {"dataset": dataset, "accuracy": acc, "loss": result["loss"], "n": len(y_test)}
@@ -211,7 +240,7 @@ def run(args) -> int:
     _write_json(out / "results.json", {
         "dataset": dataset, "model": name, "epochs_trained": model.epochs_trained, "train_seconds": seconds,
         "test_accuracy": acc, "test_loss": result["loss"], "n_test": len(y_test),
-        "val_accuracy": history.get("val_accuracy", [None])[-1]})
+        "val_accuracy": history.get("val_accuracy", [None])[-1], "mpi_ranks": 1 if dp is None else dp.size})
     written = ["model.npz", "history.json", "results.json"]
     if not args.no_plots:
         written += _plots(out, model, history, x_te, x_test, y_test, scores, classes, title)

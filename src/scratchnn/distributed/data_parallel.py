@@ -41,6 +41,7 @@ The semantics are those of Horovod and PyTorch's DistributedDataParallel:
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -112,15 +113,30 @@ class DataParallel:
     # ------------------------------------------------------------ running
     def run(self, model, call: Callable):
         """Run ``call()`` (a ``fit`` or ``evaluate`` of ``model``) with this context attached."""
+        with self.attached(model):
+            return call()
+
+    @contextlib.contextmanager
+    def attached(self, model):
+        """Attach this context to ``model`` (its ``train_step`` then averages gradients over
+        the ranks, its evaluation gathers predictions) for a custom training loop::
+
+            with dp.attached(model):
+                dp.start(model, None, None, {"steps": steps})
+                for xb, yb in batches:                 # the same global batches on every rank
+                    part = dp.part(len(xb))
+                    model.train_step(xb[part], yb[part])
+
+        An exception on this rank alone (not a collective one) ends the job (``MPI_Abort``)."""
         if getattr(model, "_dist", None) is not None:
             raise ConfigError("a distributed fit/evaluate cannot be started inside another one")
         model._dist = self
         _ACTIVE.append(self)
         try:
-            return call()
+            yield self
         except BaseException as exc:
             if self.size > 1 and self.abort_on_error and not is_collective(exc):
-                text = " ".join((str(exc) or type(exc).__name__).split())
+                text = " ".join((str(exc) or type(exc).__name__).split()).rstrip(".")
                 self.comm.abort(f"scratchnn: error: rank {self.rank} of {self.size} stopped: "
                                 f"{type(exc).__name__}: {text}; ending all {self.size} ranks")
             raise
