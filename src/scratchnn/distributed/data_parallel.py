@@ -137,6 +137,7 @@ class DataParallel:
         except BaseException as exc:
             if self.size > 1 and self.abort_on_error and not is_collective(exc):
                 text = " ".join((str(exc) or type(exc).__name__).split()).rstrip(".")
+                text = text.removeprefix(f"rank {self.rank} of {self.size}: ")
                 self.comm.abort(f"scratchnn: error: rank {self.rank} of {self.size} stopped: "
                                 f"{type(exc).__name__}: {text}; ending all {self.size} ranks")
             raise
