@@ -393,21 +393,24 @@ class Model:
         n_out = len(self.outputs)
         ys = _as_list(y) if n_out > 1 else [y]
         dist = self._dist
-        if dist is not None and len(_as_list(x)[0] if len(self.inputs) > 1 else x) == 0:
-            return dist.empty_step(self)  # this rank's part of a small last batch is empty
+        # Data parallel: a rank whose part of a small last batch is empty adds zero gradients.
+        idle = dist is not None and len(_as_list(x)[0] if len(self.inputs) > 1 else x) == 0
         # With check_finite, overflow and NaN are detected below, so NumPy need not warn on the way.
         guard = (np.errstate(over="ignore", invalid="ignore", divide="ignore") if check_finite
                  else contextlib.nullcontext())
         with guard:
-            y_hat = self.forward(x, training=True)
-            outs = [y_hat] if n_out == 1 else y_hat
-            loss = 0.0
-            for loss_fn, o, t in zip(self.losses, outs, ys):
-                loss += loss_fn.forward(o, t)
+            y_hat, loss = None, 0.0
+            if not idle:
+                y_hat = self.forward(x, training=True)
+                outs = [y_hat] if n_out == 1 else y_hat
+                for loss_fn, o, t in zip(self.losses, outs, ys):
+                    loss += loss_fn.forward(o, t)
             bad_loss = check_finite and not math.isfinite(loss)
             if bad_loss and dist is None:
                 raise TrainingDivergedError(f"the loss became {loss}; {self._weights_note()}")
-            if not bad_loss:
+            if idle:
+                self.flat_grads[...] = 0
+            elif not bad_loss:
                 dys = [loss_fn.backward() for loss_fn in self.losses]
                 self.backward(dys[0] if n_out == 1 else dys)
             if dist is not None:  # data parallel: average over ranks, so that all stop together

@@ -19,9 +19,19 @@ from scratchnn import layers as L
 STEPS, PER_RANK = 50, 3
 
 
-def n_samples(ranks: int) -> int:
-    """50 global batches of ranks*PER_RANK samples, the last one a sample short (unequal shards)."""
+def n_samples(ranks: int, last: int | None = None) -> int:
+    """50 global batches of ranks*PER_RANK samples, the last one a sample short (unequal
+    shards), or of ``last`` samples (1: every rank but one has nothing to do)."""
+    if last is not None:
+        return (STEPS - 1) * ranks * PER_RANK + last
     return STEPS * ranks * PER_RANK - 1
+
+
+def parse(spec: str) -> tuple[str, str, bool, int | None]:
+    """``kind:dtype[:sync][:last1]`` -> (kind, dtype, sync_batchnorm, size of the last batch)."""
+    kind, dtype, *flags = spec.split(":")
+    last = next((int(f[4:]) for f in flags if f.startswith("last")), None)
+    return kind, dtype, "sync" in flags, last
 
 
 def data(kind: str, n: int, seed: int = 1):
@@ -83,9 +93,9 @@ def equivalence(args, comm):
         DataParallel.part = part
     out = {}
     for spec in args.models.split(","):
-        kind, dtype, *sync = spec.split(":")
-        dist = DataParallel(sync_batchnorm=bool(sync))
-        model = train(kind, dtype, n_samples(comm.size) + 40, comm.size * PER_RANK, dist)
+        kind, dtype, sync, last = parse(spec)
+        dist = DataParallel(sync_batchnorm=sync)
+        model = train(kind, dtype, n_samples(comm.size, last) + 40, comm.size * PER_RANK, dist)
         out[spec] = model.flat_params
         out[spec + "/history"] = np.array(model.history.history["val_loss"] + model.history.history["loss"])
         out[spec + "/optimizer"] = np.concatenate([v.ravel() for st in model.optimizer.state.values()

@@ -28,7 +28,7 @@ MPIEXEC = shutil.which("mpiexec") or shutil.which(str(Path(sys.executable).paren
 pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="mpiexec not found (pip install '.[mpi]')")
 
 MODELS = ["mlp:float64", "cnn:float64", "lstm:float64", "graph:float64", "bn:float64:sync",
-          "mlp:float32", "cnn:float32", "lstm:float32"]
+          "mlp:float32", "cnn:float32", "lstm:float32", "mlp:float64:last1"]
 TOL = {"float64": 1e-10, "float32": 1e-5}
 
 
@@ -56,10 +56,10 @@ def equivalence_run(request, tmp_path_factory):
 @pytest.mark.parametrize("spec", MODELS)
 def test_n_ranks_at_batch_b_equal_one_process_at_batch_nb(equivalence_run, spec):
     n, ranks = equivalence_run
-    kind, dtype, *_ = spec.split(":")
-    reference = W.train(kind, dtype, W.n_samples(n) + 40, n * W.PER_RANK)
-    assert -(-W.n_samples(n) // (n * W.PER_RANK)) == W.STEPS
-    assert W.n_samples(n) % (n * W.PER_RANK) % n != 0  # the last batch is split unequally
+    kind, dtype, _, last = W.parse(spec)
+    reference = W.train(kind, dtype, W.n_samples(n, last) + 40, n * W.PER_RANK)
+    assert -(-W.n_samples(n, last) // (n * W.PER_RANK)) == W.STEPS
+    assert W.n_samples(n, last) % (n * W.PER_RANK) % n != 0  # the last batch is split unequally
     for r, got in enumerate(ranks):
         np.testing.assert_allclose(got[spec], reference.flat_params, rtol=0, atol=TOL[dtype],
                                    err_msg=f"{spec}, rank {r} of {n}")

@@ -213,15 +213,6 @@ class DataParallel:
             flat_grads *= flat_grads.dtype.type(self.weight)
         self.comm.allreduce_(flat_grads, what=f"the gradient allreduce of step {self.step}")
 
-    def empty_step(self, model) -> tuple[float, None]:
-        """A step for a rank whose part of the (last, small) global batch is empty: it
-        contributes zero gradients to the allreduce and makes the same update as the others."""
-        model.flat_grads[...] = 0
-        self.reduce_gradients(model.flat_grads)
-        model._check_finite_gradients()
-        model.optimizer.step(model.parameters())
-        return 0.0, None
-
     # ------------------------------------------------------------ an epoch
     def reduce_sums(self, values: list[float]) -> list[float]:
         """Sum a few numbers over ranks (epoch totals)."""
