@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("mpi4py")
 
-import scratchnn as sn  # noqa: E402
-from scratchnn.distributed import Communicator, DataParallel  # noqa: E402
-from scratchnn.distributed.fingerprint import differences  # noqa: E402
-from scratchnn.errors import ConfigError  # noqa: E402
+import scratchnn as sn
+from scratchnn.distributed import Communicator, DataParallel
+from scratchnn.distributed.fingerprint import differences
+from scratchnn.errors import ConfigError
 
 
 class _Fake(Communicator):

@@ -20,9 +20,9 @@ pytest.importorskip("mpi4py")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import mpi_worker as W  # noqa: E402
+import mpi_worker as W
 
-import scratchnn as sn  # noqa: E402
+import scratchnn as sn
 
 MPIEXEC = shutil.which("mpiexec") or shutil.which(str(Path(sys.executable).parent / "mpiexec"))
 pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="mpiexec not found (pip install '.[mpi]')")
@@ -37,7 +37,7 @@ def mpirun(n: int, *args, timeout: float = 60, env: dict | None = None) -> subpr
                 "PYTHONPATH": os.pathsep.join([str(Path(sn.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
                 **(env or {})}
     cmd = [MPIEXEC, "-n", str(n), sys.executable, str(HERE / "mpi_worker.py"), *map(str, args)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
 def rank_files(out: Path, n: int) -> list[dict]:

@@ -9,8 +9,28 @@
 Install with ``pip install "scratchnn[mpi]"`` (``mpi4py`` and the ``mpich`` wheel, which
 brings ``mpiexec``). The guide is ``docs/distributed.md``.
 """
-from .communicator import DEFAULT_TIMEOUT, CollectiveTimeout, Communicator, launched_ranks
-from .data_parallel import DataParallel, MismatchError, active, as_data_parallel, is_collective
+from .communicator import (
+           DEFAULT_TIMEOUT,
+           CollectiveTimeout,
+           Communicator,
+           launched_ranks,
+)
+from .data_parallel import (
+           DataParallel,
+           MismatchError,
+           active,
+           as_data_parallel,
+           is_collective,
+)
 
-__all__ = ["Communicator", "DataParallel", "CollectiveTimeout", "MismatchError", "DEFAULT_TIMEOUT",
-           "active", "as_data_parallel", "is_collective", "launched_ranks"]
+__all__ = [
+           "DEFAULT_TIMEOUT",
+           "CollectiveTimeout",
+           "Communicator",
+           "DataParallel",
+           "MismatchError",
+           "active",
+           "as_data_parallel",
+           "is_collective",
+           "launched_ranks",
+]

@@ -250,7 +250,7 @@ class DataParallel:
         m_local = x.size // x.shape[1]
         buf = np.concatenate([x.sum(axis=axes, dtype=np.float64), [m_local]])
         self.comm.allreduce_(buf, what="the SyncBatchNorm mean")
-        m = int(round(buf[-1]))
+        m = round(float(buf[-1]))
         mu = (buf[:-1] / m).astype(x.dtype)
         xc = x - mu.reshape((1, -1) + (1,) * (x.ndim - 2))
         sq = np.sum(xc * xc, axis=axes, dtype=np.float64)
