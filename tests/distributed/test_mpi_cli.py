@@ -44,3 +44,20 @@ def test_mpiexec_without_distributed_is_refused(tmp_path):
     assert res.returncode != 0
     assert "this process is one of 2 MPI ranks" in res.stderr and "Add --distributed" in res.stderr
     assert not (tmp_path / "run" / "model.npz").exists()
+
+
+def test_textgen_distributed_matches_one_process(tmp_path):
+    """The hand-written loop of textgen: 2 ranks at half the batch each = 1 process."""
+    from scratchnn.cli import main
+
+    text = tmp_path / "t.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 40)
+    flags = ["--steps", "12", "--eval-every", "6", "--hidden", "16", "--embedding", "8", "--batch-size", "6",
+             "--seq-len", "12", "--sample-length", "0", "--quiet"]
+    res = scratchnn_on(2, "textgen", "train", text, *flags, "--distributed", "--out", tmp_path / "two", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert main(["textgen", "train", str(text), *flags, "--out", str(tmp_path / "one")]) == 0
+    two = json.loads((tmp_path / "two" / "log.json").read_text())
+    one = json.loads((tmp_path / "one" / "log.json").read_text())
+    assert two["val_bpc"] == pytest.approx(one["val_bpc"], abs=1e-5)
+    assert two["train_bpc"] == pytest.approx(one["train_bpc"], abs=1e-5)
