@@ -34,10 +34,25 @@ def parse(spec: str) -> tuple[str, str, bool, int | None]:
     return kind, dtype, "sync" in flags, last
 
 
+class Batches:
+    """A re-iterable source of (x, y) batches (fit's streaming path), in order."""
+
+    def __init__(self, x, y, batch_size):
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __iter__(self):
+        xs = self.x if isinstance(self.x, list) else [self.x]
+        for i in range(0, len(self.y), self.batch_size):
+            xb = [a[i:i + self.batch_size] for a in xs]
+            yield (xb if isinstance(self.x, list) else xb[0]), self.y[i:i + self.batch_size]
+
+
 def data(kind: str, n: int, seed: int = 1):
     rng = np.random.default_rng(seed)
     if kind == "cnn":
         x = rng.normal(size=(n, 1, 6, 6))
+    elif kind == "multi":  # two inputs
+        x = [rng.normal(size=(n, 6)), rng.normal(size=(n, 2))]
     elif kind == "lstm":
         x = rng.normal(size=(n, 5, 3))
     else:
@@ -60,6 +75,10 @@ def build(kind: str, dtype: str, seed: int = 0, hidden: int = 8) -> sn.Model:
         h = L.Dense(6, 6)(x)
         y = L.Dense(6, 3)(L.Add()([x, L.Tanh()(h)]))
         model = sn.Model(x, y, seed=seed, dtype=dtype)
+    elif kind == "multi":  # two inputs, a batch source instead of arrays (fit's streaming path)
+        a, b = sn.Input((6,)), sn.Input((2,))
+        h = L.Concatenate()([L.Dense(6, 4)(a), L.Dense(2, 4)(b)])
+        model = sn.Model([a, b], L.Dense(8, 3)(L.Tanh()(h)), seed=seed, dtype=dtype)
     elif kind == "bn":  # BatchNorm: compared with one process only when synchronised
         # (no bias before BatchNorm: its gradient is 0 up to rounding, which Adam would amplify)
         model = sn.Sequential([L.Dense(6, hidden, use_bias=False), L.BatchNorm(hidden), L.ReLU(), L.Dense(hidden, 3)],
@@ -73,8 +92,16 @@ def build(kind: str, dtype: str, seed: int = 0, hidden: int = 8) -> sn.Model:
 def train(kind: str, dtype: str, n: int, batch_size: int, distributed=False, epochs: int = 1, model=None):
     x, y = data(kind, n)
     model = model or build(kind, dtype)
-    model.fit(x[:-40], y[:-40], epochs=epochs, batch_size=batch_size, verbose=0, distributed=distributed,
-              validation_data=(x[-40:], y[-40:]))
+    xs = x if isinstance(x, list) else [x]
+    head, tail = [a[:-40] for a in xs], [a[-40:] for a in xs]
+    if len(xs) == 1:
+        head, tail = head[0], tail[0]
+    if kind == "multi":
+        model.fit(Batches(head, y[:-40], batch_size), epochs=epochs, verbose=0, distributed=distributed,
+                  validation_data=(tail, y[-40:]))
+    else:
+        model.fit(head, y[:-40], epochs=epochs, batch_size=batch_size, verbose=0, distributed=distributed,
+                  validation_data=(tail, y[-40:]))
     return model
 
 

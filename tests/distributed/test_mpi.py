@@ -28,7 +28,7 @@ MPIEXEC = shutil.which("mpiexec") or shutil.which(str(Path(sys.executable).paren
 pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="mpiexec not found (pip install '.[mpi]')")
 
 MODELS = ["mlp:float64", "cnn:float64", "lstm:float64", "graph:float64", "bn:float64:sync",
-          "mlp:float32", "cnn:float32", "lstm:float32", "mlp:float64:last1"]
+          "mlp:float32", "cnn:float32", "lstm:float32", "mlp:float64:last1", "multi:float64"]
 TOL = {"float64": 1e-10, "float32": 1e-5}
 
 
