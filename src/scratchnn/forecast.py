@@ -130,7 +130,7 @@ def fit_forecaster(values, *, window: int = 30, horizon: int = 1, season: int | 
                    batch_size: int = 32, lr: float = 2e-3, clip_norm: float | None = 1.0,
                    relative: bool = True, val_fraction: float = 0.15, test_fraction: float = 0.15,
                    patience: int = 8, seed: int = 0, name: str = "series", time=None,
-                   verbose: int = 0, distributed=False) -> ForecastResult:
+                   verbose: int = 0) -> ForecastResult:
     """Train a recurrent forecaster on ``values`` and evaluate it on the test part.
 
     Args:
@@ -141,9 +141,6 @@ def fit_forecaster(values, *, window: int = 30, horizon: int = 1, season: int | 
         relative: model values relative to the window's last value (see module docstring).
         clip_norm: global gradient-norm clipping of the Adam optimizer (None: off).
         patience: early stopping on the validation loss; the best epoch's weights are kept.
-        distributed: train data-parallel on the MPI ranks (as :meth:`scratchnn.Model.fit`);
-            every rank returns the same result. A series of a few thousand values trains
-            faster in one process: the gain needs much more data per step.
 
     Returns:
         A :class:`ForecastResult`; ``print(result.report())`` for the comparison.
@@ -164,7 +161,7 @@ def fit_forecaster(values, *, window: int = 30, horizon: int = 1, season: int | 
     model.compile(loss="mse", optimizer=optimizers.Adam(lr=lr, clip_norm=clip_norm))
     stop = callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
     model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val),
-              callbacks=[stop], verbose=verbose, distributed=distributed)
+              callbacks=[stop], verbose=verbose)
     model.metadata["forecast"] = {"window": window, "horizon": horizon, "relative": relative,
                                   "scaler": scaler.to_dict(), "name": name}
 

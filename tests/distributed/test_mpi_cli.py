@@ -46,6 +46,14 @@ def test_mpiexec_without_distributed_is_refused(tmp_path):
     assert not (tmp_path / "run" / "model.npz").exists()
 
 
+def test_commands_that_do_not_train_in_parallel_refuse_mpiexec(tmp_path):
+    res = scratchnn_on(2, "forecast", "--epochs", "1", "--out", tmp_path / "fc", cwd=tmp_path)
+    assert res.returncode != 0
+    lines = [line for line in res.stderr.splitlines() if line.startswith("scratchnn: error:")]
+    assert lines and all("'scratchnn forecast' does not run on several MPI ranks" in line for line in lines)
+    assert not (tmp_path / "fc").exists()
+
+
 def test_textgen_distributed_matches_one_process(tmp_path):
     """The hand-written loop of textgen: 2 ranks at half the batch each = 1 process."""
     from scratchnn.cli import main

@@ -90,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if not hasattr(args, "distributed"):  # the commands without --distributed refuse mpiexec -n N
+            from ._distributed import refuse_under_mpi
+            refuse_under_mpi(args.command)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         if debug:

@@ -26,6 +26,20 @@ def check_launch(command: str, distributed: bool) -> None:
                           f"or run 'scratchnn {command}' without mpiexec.")
 
 
+def refuse_under_mpi(command: str) -> None:
+    """A command without ``--distributed`` started by ``mpiexec -n N`` (N > 1): a clear error
+    instead of N copies of the same work writing the same files."""
+    from ..distributed import launched_ranks
+
+    n = launched_ranks()
+    if n > 1:
+        why = {"forecast": "a forecaster trains in seconds on a series of a few thousand values, where "
+                           "the communication would cost more than it saves"}.get(command, "it does not train")
+        raise ConfigError(f"'scratchnn {command}' does not run on several MPI ranks ({why}); run it as one "
+                          f"process, without mpiexec. Data-parallel training: scratchnn train --distributed, "
+                          f"scratchnn textgen train --distributed. Received: {n} MPI ranks")
+
+
 def run(command: str, args, body: Callable) -> int:
     """``body(dp)`` with ``dp`` a DataParallel (``--distributed``) or None.
 

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 
-from . import _distributed
 from ._common import add_parser, prepare_out_dir, say
 
 EXAMPLES = """\
@@ -50,25 +49,18 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for model.npz, report.txt, report.json (and forecast.png)")
     p.add_argument("--plot", action="store_true", help="save forecast.png in --out (or the current folder)")
     p.add_argument("--quiet", action="store_true")
-    _distributed.add_argument(p)
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    return _distributed.run("forecast", args, lambda dp: _forecast(args, dp))
-
-
-def _forecast(args: argparse.Namespace, dp) -> int:
     from ..datasets.timeseries import bundled_series_path, load_csv_column
     from ..forecast import fit_forecaster
 
-    root = dp is None or dp.is_root
     path = args.csv or bundled_series_path()
-    out = prepare_out_dir(args.out) if args.out and root else None
+    out = prepare_out_dir(args.out) if args.out else None
     series = load_csv_column(path, args.column)
-    say(f"series {series.name!r} from {path}: {len(series)} values"
-        + (f"; data-parallel on {dp.size} ranks" if dp is not None else ""), quiet=args.quiet or not root)
+    say(f"series {series.name!r} from {path}: {len(series)} values", quiet=args.quiet)
     result = fit_forecaster(series.values, time=series.time, name=series.name, window=args.window,
                             horizon=args.horizon, season=args.season, hidden_size=args.hidden,
                             cell=args.cell, num_layers=args.layers, epochs=args.epochs,
@@ -76,9 +68,7 @@ def _forecast(args: argparse.Namespace, dp) -> int:
                             clip_norm=args.clip_norm if args.clip_norm > 0 else None,
                             relative=not args.level, val_fraction=args.val_fraction,
                             test_fraction=args.test_fraction, seed=args.seed,
-                            verbose=0 if args.quiet else 2, distributed=dp if dp is not None else False)
-    if not root:
-        return 0
+                            verbose=0 if args.quiet else 2)
     report = result.report()
     print(report)
     if out is not None:
