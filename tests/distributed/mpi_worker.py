@@ -183,10 +183,12 @@ def mismatch(args, comm):
     model = build("mlp", "float64", hidden=hidden)
     try:
         model.fit(x, y, epochs=1, batch_size=10, verbose=0, distributed=True)
+        text = "no error"
     except sn.errors.DistributedError as exc:
-        print(f"rank {comm.rank}: {type(exc).__name__}: {exc}", flush=True)
-        return
-    print(f"rank {comm.rank}: no error", flush=True)
+        text = f"{type(exc).__name__}: {exc}"
+    # one file per rank: the launcher may interleave long lines that ranks print at once
+    with open(f"{args.out}.rank{comm.rank}.txt", "w") as f:
+        f.write(text)
 
 
 def main(argv=None):
