@@ -157,7 +157,7 @@ def test_demo_xor_and_spirals(tmp_path, capsys):
 # ----------------------------------------------------------------- bad input
 @pytest.mark.parametrize("argv, code, match", [
     (["train", "--dataset", "cifar"], 2, "invalid choice: 'cifar'"),
-    (["train", "--model", "resnet"], 2, "invalid choice: 'resnet'"),
+    (["train", "--model", "alexnet"], 2, "invalid choice: 'alexnet'"),
     (["train", "--epochs", "0"], 2, "expected a positive integer"),
     (["train", "--lr", "nan"], 2, "expected a positive number"),
     (["frobnicate"], 2, "invalid choice"),
