@@ -191,3 +191,23 @@ def test_batch_split_over_threads_keeps_results(cell, rng):
         threads.set_num_threads(None)
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_lstm_inference_keeps_no_caches_and_matches_training(return_sequences, rng):
+    """Inference projects blocks of steps and keeps rolling state rows: same outputs and final
+    state as training mode; a backward pass after it recomputes what it needs."""
+    layer = L.LSTM(3, 6, return_sequences=return_sequences)
+    layer.build((19, 3), np.random.default_rng(0), "float64")
+    x = rng.standard_normal((37, 19, 3))
+    h0c0 = (rng.standard_normal((37, 6)), rng.standard_normal((37, 6)))
+    y_infer = layer.forward(x, training=False, initial_state=h0c0)
+    state_infer = layer.final_state
+    assert isinstance(layer.cache[0], str)  # nothing of size T was kept
+    dx_infer = layer.backward(np.ones_like(y_infer))
+    y_train = layer.forward(x, training=True, initial_state=h0c0)
+    dx_train = layer.backward(np.ones_like(y_train))
+    np.testing.assert_allclose(y_infer, y_train, atol=1e-12)
+    np.testing.assert_allclose(dx_infer, dx_train, atol=1e-12)
+    for a, b in zip(state_infer, layer.final_state):
+        np.testing.assert_allclose(a, b, atol=1e-12)
