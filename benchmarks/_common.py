@@ -145,7 +145,7 @@ class PeakMemory:
         return False
 
     def as_dict(self) -> dict:
-        return {"peak_rss_mb": round(self.peak_mb, 1), "train_rss_growth_mb": round(self.growth_mb, 1)}
+        return {"peak_rss_mb": round(self.peak_mb, 1), "rss_growth_mb": round(self.growth_mb, 1)}
 
 
 # ---------------------------------------------------------- matmul peak
@@ -190,7 +190,7 @@ def summary_fields(results: dict[str, list[dict]], ours: float, theirs: float, f
     for fw, speed in (("scratchnn", ours), ("torch", theirs)):
         out[f"{fw}_peak_fraction"] = round(speed * samples_per_unit * flops_per_sample / 1e9 / peak_gflops, 3)
         out[f"{fw}_peak_rss_mb"] = median([r["peak_rss_mb"] for r in results[fw]])
-        out[f"{fw}_train_rss_growth_mb"] = median([r["train_rss_growth_mb"] for r in results[fw]])
+        out[f"{fw}_train_rss_growth_mb"] = median([r["rss_growth_mb"] for r in results[fw]])
     out["peak_rss_ratio"] = round(out["scratchnn_peak_rss_mb"] / out["torch_peak_rss_mb"], 3)
     return out
 
