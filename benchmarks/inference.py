@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import PeakMemory, interleaved, median, print_table, spread  # noqa: E402
+from _common import PeakMemory, interleaved, median, print_table, spread
 
 #: name -> (per-sample input shape, samples per measurement)
 MODELS = {"mlp": ((784,), 16384), "cnn": ((1, 28, 28), 4096), "lstm": ((100,), 1024)}
