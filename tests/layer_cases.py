@@ -1,4 +1,9 @@
-"""One example instance and input shape for every registered layer.
+"""One example instance and input shape for every registered layer: its test entry.
+
+Each entry drives every generic check: the float64 gradient check, the config round trip,
+save/load, dtype, the declared-shapes dry run (tests/robustness), the ONNX export
+(tests/onnx) and the comparison with its PyTorch twin (``tests/torch_twins.py``, keyed by
+the same class name; tests/reference/test_torch_registry.py).
 
 ``tests/unit/test_gradcheck_registry.py`` fails when a class in
 ``scratchnn.registry.LAYERS`` has no entry here, so no new layer can skip the
@@ -6,7 +11,8 @@ gradient check, the config round trip or the save/load test. Add one line per
 new layer: ``"ClassName": [(factory, per-sample input shape, kwargs for the
 check), ...]`` (several cases allowed). ``kwargs`` may hold ``training=True``,
 ``input="positive"`` (floats in [0.5, 2)), ``input="int"`` (integers in [0, 10)) or
-``input="labels:V"`` (integers in [0, V), e.g. token ids for an Embedding). Integer
+``input="labels:V"`` (integers in [0, V), e.g. token ids for an Embedding). A merge
+layer's case gives a list of per-sample shapes, one per input. Integer
 inputs get no input-gradient check (only the parameters are checked). ``atol``/``rtol``
 override gradcheck's tolerances for a case (say why in a comment).
 
@@ -60,6 +66,14 @@ LAYER_CASES: dict[str, list[tuple]] = {
     "Flatten": [(lambda: L.Flatten(), (2, 3, 4), {})],
     "Reshape": [(lambda: L.Reshape((4, -1)), (2, 3, 4), {})],
     "SpatialDropout": [(lambda: L.SpatialDropout(0.4), (5, 3, 3), {"training": True})],
+    # composite layers: children declared with add_layer, arrays "conv1/W" ...
+    "ResidualBlock": [(lambda: L.ResidualBlock(2), (2, 4, 5), {"training": True}),
+                      (lambda: L.ResidualBlock(3, 1), (3, 3, 3), {})],
+    # merge layers (graph models): a list of per-sample shapes, one per input
+    "Add": [(lambda: L.Add(), [(4,), (4,)], {}), (lambda: L.Add(), [(2, 3), (2, 3), (2, 3)], {})],
+    "Multiply": [(lambda: L.Multiply(), [(4,), (4,)], {}), (lambda: L.Multiply(), [(2, 3)] * 3, {})],
+    "Concatenate": [(lambda: L.Concatenate(), [(3,), (2,)], {}),
+                    (lambda: L.Concatenate(axis=1), [(2, 4, 4), (3, 4, 4)], {})],
 }
 
 

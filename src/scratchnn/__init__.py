@@ -16,10 +16,11 @@ from .errors import (ConfigError, DataError, ModelFileError, NotBuiltError, Scra
                      ShapeError, TrainingDivergedError)
 from .gradcheck import GradcheckReport, gradcheck
 from .io import load_model, save_model
-from .model import Sequential
+from .graph import Input
+from .model import Model, Sequential
 
 __all__ = [
-    "__version__", "Sequential", "NeuralNetwork", "load_model", "save_model", "gradcheck",
+    "__version__", "Model", "Input", "Sequential", "NeuralNetwork", "load_model", "save_model", "gradcheck",
     "GradcheckReport", "layers", "losses", "optimizers", "schedules", "callbacks", "metrics",
     "initializers", "functional", "errors", "onnx", "ScratchnnError", "ShapeError", "DataError",
     "ConfigError", "NotBuiltError", "TrainingDivergedError", "ModelFileError",

@@ -14,8 +14,8 @@ import math
 import os
 from collections.abc import Callable
 
-import numpy as np
 
+from . import checks
 from .errors import ConfigError
 
 
@@ -88,9 +88,7 @@ class _Monitor(Callback):
 
 
 def _check_patience(cls: str, patience) -> int:
-    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-        raise ConfigError(f"{cls}: patience must be an int >= 0. Received: patience={patience!r}")
-    return int(patience)
+    return checks.integer(cls, "patience", patience, low=0, what="an int >= 0")
 
 
 class EarlyStopping(_Monitor):

@@ -18,6 +18,7 @@ Example:
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,16 +92,33 @@ def _numeric(f, z: np.ndarray, idx, eps: float) -> np.ndarray:
     return out
 
 
-def _float64_layers(target):
-    """Float64 copies of the target's layers, with the same weights."""
-    from .model import Sequential
+def _to_float64(obj):
+    """A float64 deep copy of a layer or model, with the same weights and buffers."""
+    from .model import Model
 
-    layers = target.layers if isinstance(target, Sequential) else [target]
-    copies = []
+    twin = copy.deepcopy(obj)
+    layers = twin.layers if isinstance(twin, Model) else [twin]
     for layer in layers:
-        twin = type(layer).from_config(layer.get_config())
-        copies.append((layer, twin))
-    return copies
+        for _, sub in layer.walk():
+            sub.dtype = np.dtype(np.float64)
+            sub.params = {k: v.astype(np.float64) for k, v in sub.params.items()}
+            sub.grads = {k: np.zeros_like(v) for k, v in sub.params.items()}
+            sub.buffers = {k: v.astype(np.float64) for k, v in sub.buffers.items()}
+            sub._last_checked_shape = None
+            for attr, value in vars(sub).items():  # derived constants (e.g. gate scales)
+                if isinstance(value, np.ndarray) and value.dtype == np.float32:
+                    setattr(sub, attr, value.astype(np.float64))
+            sub.input_grad_required = True
+    if isinstance(twin, Model):
+        twin.dtype = np.dtype(np.float64)
+        twin._flatten()
+    return twin
+
+
+def _inputs(x) -> tuple[list[np.ndarray], bool]:
+    xs = [np.array(a) for a in (x if isinstance(x, (list, tuple)) else [x])]
+    integer = xs[0].dtype.kind in "iu"
+    return [a.astype(np.int64) if integer else a.astype(np.float64) for a in xs], integer
 
 
 def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol: float = 1e-4,
@@ -109,9 +127,10 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
     """Check ``target``'s backward pass against float64 central differences.
 
     Args:
-        target: a :class:`~scratchnn.layers.Layer`, a :class:`~scratchnn.Sequential`,
-            or a :class:`~scratchnn.losses.Loss` (then ``x`` is ``y_pred`` and ``y`` the targets).
-        x: an input batch. Float (or bool) inputs are converted to float64; integer
+        target: a :class:`~scratchnn.layers.Layer` (composites included), a
+            :class:`~scratchnn.Model` or :class:`~scratchnn.Sequential`, or a
+            :class:`~scratchnn.losses.Loss` (then ``x`` is ``y_pred`` and ``y`` the targets).
+        x: an input batch (a list of batches for a multi-input layer or model). Float (or bool) inputs are converted to float64; integer
             inputs (token ids for an embedding) are kept as int64 and get no input row.
         y: targets, for a loss.
         eps, atol, rtol: step of the central difference and the pass tolerances.
@@ -126,21 +145,14 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
     Returns:
         A :class:`GradcheckReport`; print it for a per-tensor table.
     """
-    from .model import Sequential
+    from .model import Model
 
     rng = np.random.default_rng(seed)
-    x = np.array(x)
-    integer_input = x.dtype.kind in "iu"
-    x = x.astype(np.int64) if integer_input else x.astype(np.float64)
-    if check_input is None:
-        check_input = not integer_input
-    elif check_input and integer_input:
-        raise TypeError("gradcheck: integer inputs (token ids) have no gradient; "
-                        "pass check_input=False or float inputs")
-
     if isinstance(target, Loss):
-        if integer_input:
+        x = np.array(x)
+        if x.dtype.kind in "iu":
             raise TypeError("gradcheck: a loss needs float predictions y_pred; got integers")
+        x = x.astype(np.float64)
         y_arr = np.asarray(y)
         if y_arr.dtype.kind == "f":
             y_arr = y_arr.astype(np.float64)
@@ -152,48 +164,66 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
         report.rows.append(_compare("y_pred", analytic, numeric, idx, atol, rtol))
         return report
 
-    if not isinstance(target, (Layer, Sequential)):
-        raise TypeError(f"gradcheck takes a Layer, a Sequential or a Loss; got {type(target).__name__}")
-    pairs = _float64_layers(target)
-    shape = x.shape[1:]
-    for i, (orig, twin) in enumerate(pairs):
-        twin.position = (i + 1, len(pairs))
-        twin.build(shape, np.random.default_rng(seed), np.float64)
-        if orig.built:
-            for k, v in orig.params.items():
-                twin.params[k][...] = v
-            for k, v in orig.buffers.items():
-                twin.buffers[k][...] = v
-        shape = twin.compute_output_shape(shape)
-    layers = [twin for _, twin in pairs]
+    if not isinstance(target, (Layer, Model)):
+        raise TypeError(f"gradcheck takes a Layer, a Model (or Sequential) or a Loss; got {type(target).__name__}")
+    xs, integer_input = _inputs(x)
+    if check_input is None:
+        check_input = not integer_input
+    elif check_input and integer_input:
+        raise TypeError("gradcheck: integer inputs (token ids) have no gradient; "
+                        "pass check_input=False or float inputs")
+    multi = isinstance(x, (list, tuple))
+    if isinstance(target, Model):
+        if not target.built:
+            target.build(xs[0].shape[1:])
+        twin = _to_float64(target)
+        subs = [sub for layer in twin.layers for _, sub in layer.walk()]
+        multi = len(twin.inputs) > 1
+    else:
+        if target.built:
+            twin = _to_float64(target)
+        else:
+            twin = copy.deepcopy(target)
+            shapes = [a.shape[1:] for a in xs]
+            twin.build(shapes if multi else shapes[0], np.random.default_rng(seed), np.float64)
+        subs = [sub for _, sub in twin.walk()]
 
-    def forward(inp):
-        for layer in layers:
-            layer.rng = np.random.default_rng(seed + 1)
-            inp = layer.forward(inp, training=training)
-        return inp
+    def forward():
+        for sub in subs:
+            sub.rng = np.random.default_rng(seed + 1)
+        arg = xs if multi else xs[0]
+        if isinstance(twin, Model):
+            return twin.forward(arg, training=training)
+        return twin.forward(arg, training=training)
 
-    out = forward(x)
-    upstream = rng.standard_normal(out.shape)
+    out = forward()
+    outs = out if isinstance(out, list) else [out]
+    upstream = [rng.standard_normal(o.shape) for o in outs]
 
     def scalar():
-        return float(np.sum(forward(x) * upstream))
+        got = forward()
+        got = got if isinstance(got, list) else [got]
+        return float(sum(np.sum(g * u) for g, u in zip(got, upstream)))
 
-    forward(x)
-    dx = upstream
-    for layer in reversed(layers):
-        dx = layer.backward(dx)
-    grads = {f"{i}/{k}": (layer.params[k], g.copy()) for i, layer in enumerate(layers)
-             for k, g in layer.grads.items()}
+    forward()
+    dx = twin.backward(upstream if isinstance(out, list) else upstream[0])
+    dxs = dx if isinstance(dx, list) else [dx]
+    if isinstance(twin, Model):
+        grads = {key: (p, g.copy()) for key, p, g in twin.parameters()}
+        name = type(target).__name__
+    else:
+        all_g = twin.all_grads()
+        grads = {k: (p, all_g[k].copy()) for k, p in twin.all_params().items()}
+        name = type(target).__name__
 
-    name = type(target).__name__ if isinstance(target, Layer) else "Sequential"
     report = GradcheckReport(name)
     if check_input:
-        idx = _positions(x.size, max_checks, rng)
-        report.rows.append(_compare("x", np.asarray(dx), _numeric(scalar, x, idx, eps), idx, atol, rtol))
+        for k, (a, d) in enumerate(zip(xs, dxs)):
+            idx = _positions(a.size, max_checks, rng)
+            label = f"x[{k}]" if multi else "x"
+            report.rows.append(_compare(label, np.asarray(d), _numeric(scalar, a, idx, eps), idx, atol, rtol))
     if check_params:
         for key, (p, g) in grads.items():
-            label = key.split("/", 1)[1] if isinstance(target, Layer) else key
             idx = _positions(p.size, max_checks, rng)
-            report.rows.append(_compare(label, g, _numeric(scalar, p, idx, eps), idx, atol, rtol))
+            report.rows.append(_compare(key, g, _numeric(scalar, p, idx, eps), idx, atol, rtol))
     return report

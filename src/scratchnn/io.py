@@ -1,11 +1,11 @@
 """Saving and loading models: one ``.npz`` file, no pickle, atomic writes.
 
-File layout, format version 1 (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays,
+File layout, format version 2 (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays,
 stored uncompressed):
 
 - ``__config__``: a uint8 array holding UTF-8 JSON::
 
-      {"format": "scratchnn-model", "format_version": 1, "scratchnn_version": "...",
+      {"format": "scratchnn-model", "format_version": 2, "scratchnn_version": "...",
        "model": {"class_name": "Sequential", "seed": 0, "dtype": "float32", "name": null,
                  "input_shape": [784], "layers": [{"class_name": "Dense", "config": {...}}, ...]},
        "compile": {"loss": {...}, "optimizer": {"class_name", "config", "iterations"},
@@ -13,9 +13,19 @@ stored uncompressed):
        "training": {"epochs_trained": 3, "rng_state": {...}, "history": {...}},
        "metadata": {...}}
 
-- ``params/<layer>/<name>``: each layer's parameters;
+  A graph model (``"class_name": "Model"``) has, instead of ``input_shape``,
+  ``"inputs": [{"shape": [...], "name": ...}]``, ``"nodes": [{"layer": i, "inputs": [ref, ...]}]``
+  (layer calls in topological order) and ``"outputs": [ref, ...]``, where a ref is
+  ``["input", k]`` or ``["node", j]`` with ``j`` an *earlier* node -- so a file cannot
+  describe a cycle.
+
+- ``params/<layer>/<name>``: each layer's parameters (``<child>/<name>`` inside a
+  composite layer);
 - ``buffers/<layer>/<name>``: non-trained state (e.g. BatchNorm running statistics);
 - ``optimizer/<layer>/<name>/<slot>``: the optimizer's per-parameter state.
+
+Format version 1 (scratchnn 0.1: Sequential only, Bidirectional arrays named ``fw_W``)
+is still read.
 
 **Loading is safe on untrusted files.** It never unpickles (object arrays are
 refused), only instantiates classes from the registries in
@@ -27,9 +37,10 @@ and bounds every allocation by the size of the file itself:
    times its itemsize must equal the member's size, so no array can claim more
    memory than the file holds;
 2. before a layer is built, the shapes its configuration implies
-   (``layer.param_shapes(input_shape)``, computed without allocating) must equal
-   the shapes declared in the file. A layer class without ``param_shapes`` is
-   built with a generator that refuses to draw more numbers than the file holds;
+   (``layer.param_shapes(input_shape)``, a dry run of its declarations that
+   allocates nothing) must equal the shapes declared in the file; a graph is
+   checked first (references only to earlier nodes, every layer and node used,
+   bounded fan-in), so nothing is allocated for a hostile graph either;
 3. each array's dtype must be the model's float dtype (no object, string or
    complex arrays), and the JSON configuration is checked field by field.
 
@@ -63,15 +74,20 @@ from .errors import ModelFileError, ScratchnnError
 from .registry import LAYERS, LOSSES, OPTIMIZERS
 
 FORMAT = "scratchnn-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 #: Upper bounds that keep a hostile file from making us allocate without limit.
 MAX_CONFIG_BYTES = 16 * 2**20
 MAX_LAYERS = 10_000
+MAX_NODES = 20_000
+MAX_INPUTS = 64
+MAX_FAN_IN = 64
 MAX_ARRAYS = 100_000
 MAX_NDIM = 32
 
-_MEMBER = re.compile(r"__config__|(params|buffers)/\d{1,5}/[A-Za-z_][A-Za-z0-9_]{0,63}"
-                     r"|optimizer/\d{1,5}/[A-Za-z_][A-Za-z0-9_]{0,63}/[A-Za-z_][A-Za-z0-9_]{0,63}")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,63}"
+_PATH = rf"{_NAME}(?:/{_NAME}){{0,7}}"
+_MEMBER = re.compile(rf"__config__|(params|buffers)/\d{{1,5}}/{_PATH}|optimizer/\d{{1,5}}/{_PATH}/{_NAME}")
 
 
 # ---------------------------------------------------------------- writing
@@ -86,11 +102,18 @@ def model_to_config(model) -> dict:
                           "iterations": model.optimizer.iterations},
             "metrics": list(model.metric_names),
         }
+    from .model import Sequential
+
+    mcfg = {"class_name": "Sequential", "seed": model.seed, "dtype": model.dtype.name, "name": model.name}
+    if isinstance(model, Sequential):
+        mcfg["input_shape"] = list(model.input_shape) if model.built else None
+    else:
+        mcfg["class_name"] = "Model"
+        mcfg.update(graph_to_config(model))
+    mcfg["layers"] = layers
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "scratchnn_version": __version__,
-        "model": {"class_name": "Sequential", "seed": model.seed, "dtype": model.dtype.name,
-                  "name": model.name, "input_shape": list(model.input_shape) if model.built else None,
-                  "layers": layers},
+        "model": mcfg,
         "compile": compile_cfg,
         "training": {"epochs_trained": model.epochs_trained, "rng_state": model.rng.bit_generator.state,
                      "history": model.history.to_dict()},
@@ -98,12 +121,24 @@ def model_to_config(model) -> dict:
     }
 
 
+def graph_to_config(model) -> dict:
+    """A graph model's inputs, layer calls and outputs, as references (see the module docstring)."""
+    index = {id(layer): i for i, layer in enumerate(model.layers)}
+    refs = {id(t): ["input", k] for k, t in enumerate(model.inputs)}
+    nodes = []
+    for j, node in enumerate(model.nodes):
+        nodes.append({"layer": index[id(node.layer)], "inputs": [refs[id(t)] for t in node.inputs]})
+        refs[id(node.output)] = ["node", j]
+    return {"inputs": [{"shape": list(t.shape), "name": t.name} for t in model.inputs],
+            "nodes": nodes, "outputs": [refs[id(t)] for t in model.outputs]}
+
+
 def model_to_arrays(model) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
     for i, layer in enumerate(model.layers):
-        for name, p in layer.params.items():
+        for name, p in layer.all_params().items():
             arrays[f"params/{i}/{name}"] = p
-        for name, b in layer.buffers.items():
+        for name, b in layer.all_buffers().items():
             arrays[f"buffers/{i}/{name}"] = b
     if model.optimizer is not None:
         for key, state in model.optimizer.state.items():
@@ -233,73 +268,119 @@ def _build_from_registry(table: dict, spec, path, kind: str):
         raise _fail(path, f"invalid {kind} configuration for {name}: {exc}") from None
 
 
-class _BudgetRng:
-    """Stands in for the model's generator while a layer without ``param_shapes`` is built
-    from a file: it refuses to draw more numbers in total than the file holds."""
+def _graph_from_config(mcfg, n_layers: int, path) -> tuple[list, list, list]:
+    """Check a graph model's inputs, nodes and outputs; returns them as plain lists."""
+    inputs, nodes, outputs = mcfg.get("inputs"), mcfg.get("nodes"), mcfg.get("outputs")
+    _expect(isinstance(inputs, list) and 0 < len(inputs) <= MAX_INPUTS, path, "bad graph inputs")
+    shapes = []
+    for spec in inputs:
+        _expect(isinstance(spec, dict) and (spec.get("name") is None or isinstance(spec.get("name"), str)),
+                path, "bad graph input")
+        shape = spec.get("shape")
+        _expect(isinstance(shape, list) and 0 < len(shape) <= MAX_NDIM and all(_is_int(d, 1, 2**31) for d in shape),
+                path, f"bad input shape {str(shape)[:80]}")
+        shapes.append(tuple(shape))
+    _expect(isinstance(nodes, list) and 0 < len(nodes) <= MAX_NODES, path, "bad graph node list")
 
-    _SIZE_ARG = {"random": 0, "standard_normal": 0, "uniform": 2, "normal": 2, "integers": 2,
-                 "choice": 1, "standard_exponential": 0, "truncated_normal": 2, "binomial": 2}
+    def ref_ok(ref, j) -> bool:  # j: the index of the node holding the reference
+        return (isinstance(ref, list) and len(ref) == 2 and ref[0] in ("input", "node")
+                and _is_int(ref[1], 0, len(inputs) if ref[0] == "input" else j))
 
-    def __init__(self, rng: np.random.Generator, budget: int, path) -> None:
-        self._rng, self._budget, self._path = rng, budget, path
+    used_layers, used_nodes = set(), set()
+    for j, node in enumerate(nodes):
+        _expect(isinstance(node, dict) and _is_int(node.get("layer"), 0, n_layers), path,
+                f"graph node {j} names no valid layer")
+        ins = node.get("inputs")
+        _expect(isinstance(ins, list) and 0 < len(ins) <= MAX_FAN_IN, path,
+                f"graph node {j} has {len(ins) if isinstance(ins, list) else 'no'} inputs (1 to {MAX_FAN_IN})")
+        for ref in ins:
+            _expect(ref_ok(ref, j), path, f"graph node {j} refers to {str(ref)[:40]}, which is not an input "
+                                         "or an earlier node (a dangling reference or a cycle)")
+        used_layers.add(node["layer"])
+    _expect(isinstance(outputs, list) and 0 < len(outputs) <= MAX_INPUTS
+            and all(ref_ok(r, len(nodes)) for r in outputs), path, "bad graph outputs")
+    _expect(len({tuple(r) for r in outputs}) == len(outputs), path, "an output is listed twice")
+    _expect(used_layers == set(range(n_layers)), path, "a layer is not used by any graph node")
+    stack = [r[1] for r in outputs if r[0] == "node"]
+    while stack:
+        j = stack.pop()
+        if j in used_nodes:
+            continue
+        used_nodes.add(j)
+        stack.extend(r[1] for r in nodes[j]["inputs"] if r[0] == "node")
+    _expect(len(used_nodes) == len(nodes), path, "a graph node does not lead to any output")
+    return shapes, nodes, outputs
 
-    def __getattr__(self, name):
-        attr = getattr(self._rng, name)
-        if not callable(attr):
-            return attr
 
-        def guarded(*args, **kwargs):
-            size = kwargs.get("size", kwargs.get("shape"))
-            pos = self._SIZE_ARG.get(name, 0)
-            if size is None and len(args) > pos:
-                size = args[pos]
-            n = 1 if size is None else math.prod(np.atleast_1d(np.asarray(size, dtype=object)).tolist())
-            self._budget -= int(n)
-            _expect(self._budget >= 0, self._path, "a layer's configuration implies more parameters "
-                                                    "than the file holds")
-            return attr(*args, **kwargs)
-
-        return guarded
-
-
-def _build_layers(model, archive: _Archive, input_shape, path) -> None:
-    """Build each layer, first checking the shapes its config implies against the file's."""
-    from .layers.base import Layer
-
-    shape = tuple(input_shape)
-    n = len(model.layers)
-    for i, layer in enumerate(model.layers):
-        layer.position = (i + 1, n)
-        declared = {k.split("/", 2)[2]: archive.headers[k][0] for k in archive.headers
-                    if k.startswith((f"params/{i}/", f"buffers/{i}/"))}
-        implied_fn = getattr(layer, "param_shapes", None)
-        try:
-            if callable(implied_fn):
-                implied = implied_fn(shape)
-            elif type(layer)._build is Layer._build:  # a layer without arrays
-                implied = {}
-            else:
-                implied = None
-            if implied is not None:
-                implied = {str(k): tuple(int(d) for d in v) for k, v in implied.items()}
-                _expect(implied == declared, path,
-                        f"{layer.describe()} with input {shape} has arrays {implied}; the file declares {declared}")
-                layer.build(shape, model.rng, model.dtype)
-            else:
-                budget = archive.declared_bytes(f"params/{i}/") + archive.declared_bytes(f"buffers/{i}/")
-                layer.build(shape, _BudgetRng(model.rng, budget // model.dtype.itemsize, path), model.dtype)
-                layer.rng = model.rng
-            shape = tuple(layer.compute_output_shape(shape))
-        except ModelFileError:
-            raise
-        except ScratchnnError as exc:
-            raise _fail(path, f"the layers do not fit together: {exc}") from None
-        except Exception as exc:  # noqa: BLE001
-            raise _fail(path, f"{layer.describe()} cannot be built ({type(exc).__name__}: {exc})") from None
+def _check_declared_shapes(layer, i: int, shape, archive: _Archive, path, key_of=None) -> None:
+    """The array shapes layer ``i`` implies for input ``shape`` (a dry run) must equal the file's."""
+    declared = {k.split("/", 2)[2]: archive.headers[k][0] for k in archive.headers
+                if k.startswith((f"params/{i}/", f"buffers/{i}/"))}
+    if key_of is not None:
+        declared = {key_of(i, k): v for k, v in declared.items()}
     try:
-        model.build(input_shape)
-    except Exception as exc:  # noqa: BLE001
+        implied = {str(k): tuple(int(d) for d in v) for k, v in layer.param_shapes(shape).items()}
+    except ScratchnnError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a layer whose _build does more than declare
+        raise _fail(path, f"{layer.describe()} cannot declare its arrays ({type(exc).__name__}: {exc})") from None
+    _expect(implied == declared, path,
+            f"{layer.describe()} with input {shape} has arrays {implied}; the file declares {declared}")
+
+
+def _build_model(mcfg, layers, archive: _Archive, path, version: int):
+    """Check the architecture against the file's arrays (no allocation), then build the model."""
+    from .graph import Input
+    from .model import Model, Sequential
+
+    seed, dtype, name = mcfg["seed"], mcfg["dtype"], mcfg.get("name")
+    key_of = _v1_key if version == 1 else None
+    for i, layer in enumerate(layers):
+        layer.position = (i + 1, len(layers))
+    try:
+        if mcfg["class_name"] == "Sequential":
+            input_shape = mcfg.get("input_shape")
+            _expect(isinstance(input_shape, list) and 0 < len(input_shape) <= MAX_NDIM
+                    and all(_is_int(d, 1, 2**31) for d in input_shape), path,
+                    f"bad input_shape {str(input_shape)[:80]}")
+            shape = tuple(input_shape)
+            for i, layer in enumerate(layers):
+                _expect(layer.num_inputs == 1, path, f"{layer.describe()} merges tensors; not in a Sequential")
+                _check_declared_shapes(layer, i, shape, archive, path, key_of)
+                shape = tuple(layer.compute_output_shape(shape))
+            model = Sequential(layers, seed=seed, dtype=dtype, name=name)
+            model.build(input_shape)
+            return model
+        shapes, nodes, outputs = _graph_from_config(mcfg, len(layers), path)
+        tensors = [Input(s) for s in shapes]
+        node_out = []
+        checked = set()
+
+        def get(ref):
+            return tensors[ref[1]] if ref[0] == "input" else node_out[ref[1]]
+
+        for node in nodes:  # symbolic calls compute shapes only
+            layer = layers[node["layer"]]
+            ins = [get(r) for r in node["inputs"]]
+            if node["layer"] not in checked:
+                checked.add(node["layer"])
+                shape = ins[0].shape if layer.num_inputs == 1 else [t.shape for t in ins]
+                _check_declared_shapes(layer, node["layer"], shape, archive, path, key_of)
+            node_out.append(layer(ins if layer.num_inputs != 1 else ins[0]))
+        for t, spec in zip(tensors, mcfg["inputs"]):
+            t.name = spec.get("name")
+        return Model(tensors, [get(r) for r in outputs], seed=seed, dtype=dtype, name=name)
+    except ModelFileError:
+        raise
+    except ScratchnnError as exc:
         raise _fail(path, f"the layers do not fit together: {exc}") from None
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(path, f"the model cannot be built ({type(exc).__name__}: {exc})") from None
+
+
+def _v1_key(i: int, key: str) -> str:
+    """Format 1 named Bidirectional's arrays ``fw_W``/``bw_W``; format 2 ``fw/W``/``bw/W``."""
+    return key[:2] + "/" + key[3:] if key.startswith(("fw_", "bw_")) else key
 
 
 def _is_int(v, low: int = 0, high: int = 2**63) -> bool:
@@ -330,7 +411,6 @@ def load_model(path: str | os.PathLike, compile: bool = True):
 
 def _load(path, compile: bool):
     from .callbacks import History
-    from .model import Sequential
 
     archive = _Archive(path)
     _expect("__config__" in archive.members, path, "no __config__ entry (was it saved by scratchnn?)")
@@ -344,16 +424,16 @@ def _load(path, compile: bool):
         raise _fail(path, f"the configuration is not valid JSON ({str(exc)[:200]})") from None
     _expect(isinstance(config, dict) and config.get("format") == FORMAT, path, "the format marker is missing")
     version = config.get("format_version")
-    _expect(version == FORMAT_VERSION, path,
-            f"format version {str(version)[:20]}; this scratchnn ({__version__}) reads version {FORMAT_VERSION}")
+    _expect(version in READABLE_VERSIONS, path,
+            f"format version {str(version)[:20]}; this scratchnn ({__version__}) reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}")
 
     mcfg = config.get("model")
-    _expect(isinstance(mcfg, dict) and mcfg.get("class_name") == "Sequential", path, "the model is not a Sequential")
+    _expect(isinstance(mcfg, dict) and mcfg.get("class_name") in ("Sequential", "Model")
+            and (version == 2 or mcfg.get("class_name") == "Sequential"), path,
+            "the model is neither a Sequential nor a Model")
     layer_specs = mcfg.get("layers")
     _expect(isinstance(layer_specs, list) and 0 < len(layer_specs) <= MAX_LAYERS, path, "bad layer list")
-    input_shape = mcfg.get("input_shape")
-    _expect(isinstance(input_shape, list) and 0 < len(input_shape) <= MAX_NDIM
-            and all(_is_int(d, 1, 2**31) for d in input_shape), path, f"bad input_shape {str(input_shape)[:80]}")
     seed = mcfg.get("seed")
     _expect(_is_int(seed, 0, 2**64), path, "bad seed")
     _expect(mcfg.get("dtype") in ("float32", "float64"), path, f"bad dtype {str(mcfg.get('dtype'))[:40]!r}")
@@ -361,19 +441,17 @@ def _load(path, compile: bool):
     _expect(name is None or isinstance(name, str), path, "bad model name")
 
     layers = [_build_from_registry(LAYERS, spec, path, "layer") for spec in layer_specs]
-    try:
-        model = Sequential(layers, seed=seed, dtype=mcfg["dtype"], name=name)
-    except Exception as exc:  # noqa: BLE001
-        raise _fail(path, f"the model cannot be created ({exc})") from None
-    _build_layers(model, archive, input_shape, path)
+    model = _build_model(mcfg, layers, archive, path, version)
 
     expected_keys = {"__config__"}
     for i, layer in enumerate(model.layers):
-        for kind, store in (("params", layer.params), ("buffers", layer.buffers)):
+        for kind, store in (("params", layer.all_params()), ("buffers", layer.all_buffers())):
             for pname, p in store.items():
                 key = f"{kind}/{i}/{pname}"
+                if version == 1 and pname.startswith(("fw/", "bw/")):
+                    key = f"{kind}/{i}/{pname[:2]}_{pname[3:]}"
                 expected_keys.add(key)
-                store[pname][...] = archive.read(key, p.shape, p.dtype)
+                p[...] = archive.read(key, p.shape, p.dtype)
 
     ccfg = config.get("compile")
     if ccfg is not None and compile:
@@ -390,7 +468,7 @@ def _load(path, compile: bool):
         iterations = ccfg["optimizer"].get("iterations", 0)
         _expect(_is_int(iterations), path, "bad optimizer iteration count")
         optimizer.iterations = iterations
-        params = {f"{i}/{n}": p for i, layer in enumerate(model.layers) for n, p in layer.params.items()}
+        params = {f"{i}/{n}": p for i, layer in enumerate(model.layers) for n, p in layer.all_params().items()}
         slots = set(optimizer.slots)
         for member in archive.members:
             if not member.startswith("optimizer/"):

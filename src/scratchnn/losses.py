@@ -10,18 +10,35 @@ Every loss is an object with two methods:
 
 Classification losses take **logits** where that is the stable choice
 (:class:`SoftmaxCrossEntropy`, :class:`BinaryCrossEntropyWithLogits`).
+
+Each loss also owns its targets: :meth:`Loss.check_targets` says what it accepts (and is
+what ``fit``/``evaluate`` call once on the whole target array), ``from_logits`` says whether
+the model's output is a logit, and :meth:`Loss.probabilities` turns outputs into
+probabilities (softmax or sigmoid for logits) for ``predict_proba`` and the metrics.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import checks
 from . import functional as F
 from .errors import ConfigError, DataError, ShapeError
+from .validation import label_hint, shape_text
 from .registry import register_loss
 
 
 class Loss:
-    """Base class: ``forward(y_pred, y_true) -> float``, ``backward() -> dy_pred``."""
+    """Base class: ``forward(y_pred, y_true) -> float``, ``backward() -> dy_pred``.
+
+    Class attributes a loss sets: ``from_logits`` (the model outputs logits, as Keras's
+    ``from_logits=True``), ``output_activation`` (``"softmax"``, ``"sigmoid"`` or ``None``:
+    what turns an output into a probability) and ``decision_threshold`` (where a single
+    output column is cut into two classes by the metrics: 0 for a logit, 0.5 otherwise).
+    """
+
+    from_logits: bool = False
+    output_activation: str | None = None
+    decision_threshold: float = 0.5
 
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         return self.forward(y_pred, y_true)
@@ -41,12 +58,53 @@ class Loss:
             raise DataError(f"{type(self).__name__}: targets must be numbers. Received dtype {y.dtype}.")
         return y.astype(dtype, copy=False)
 
+    def check_targets(self, y: np.ndarray, output_shape: tuple, yname: str = "y") -> np.ndarray:
+        """Check targets ``y`` (the whole array) against the model's per-sample ``output_shape``
+        before training; returns them, converted where needed. A user's own loss accepts
+        anything by default."""
+        return y
+
+    def probabilities(self, y_pred: np.ndarray) -> np.ndarray:
+        """Model outputs as probabilities: softmax or sigmoid of logits, else unchanged."""
+        if self.output_activation == "softmax":
+            return F.softmax(y_pred, axis=-1)
+        if self.output_activation == "sigmoid":
+            return F.sigmoid(y_pred)
+        return y_pred
+
     def get_config(self) -> dict:
         return {}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+class _SameShapeTargets:
+    """Regression losses: targets of the model's output shape."""
+
+    def check_targets(self, y, output_shape, yname="y"):
+        expected = (y.shape[0],) + tuple(int(d) for d in output_shape)
+        if y.shape != expected:
+            hint = ""
+            if y.shape == expected[:-1] and expected[-1:] == (1,):
+                hint = f" Add the feature axis: {yname}.reshape(-1, 1)."
+            elif expected == y.shape[:-1] and y.shape[-1] == 1:
+                hint = f" Drop the last axis: {yname}.reshape(-1)."
+            raise ShapeError(f"{type(self).__name__}: {yname} must have the model's output shape "
+                             f"{shape_text(expected)}; got {shape_text(y.shape)}.{hint}")
+        return y
+
+
+class _BinaryTargets(_SameShapeTargets):
+    """Binary cross-entropies: targets of the output's shape, in [0, 1]."""
+
+    def check_targets(self, y, output_shape, yname="y"):
+        y = super().check_targets(y, output_shape, yname)
+        if y.min() < 0 or y.max() > 1:
+            raise DataError(f"{type(self).__name__}: targets must lie in [0, 1]; {yname} holds values "
+                            f"from {y.min()} to {y.max()}.")
+        return y
 
 
 def _check_same_shape(name: str, y_pred, y_true) -> np.ndarray:
@@ -64,7 +122,7 @@ def _check_same_shape(name: str, y_pred, y_true) -> np.ndarray:
 
 
 @register_loss
-class MeanSquaredError(Loss):
+class MeanSquaredError(_SameShapeTargets, Loss):
     """L = mean((y_pred - y)^2) over all elements;  dL/dy_pred = 2 (y_pred - y) / size.
 
     Example:
@@ -88,7 +146,7 @@ class MeanSquaredError(Loss):
 
 
 @register_loss
-class MeanAbsoluteError(Loss):
+class MeanAbsoluteError(_SameShapeTargets, Loss):
     """L = mean(|y_pred - y|);  dL/dy_pred = sign(y_pred - y) / size (0 where equal)."""
 
     def forward(self, y_pred, y_true):
@@ -103,16 +161,14 @@ class MeanAbsoluteError(Loss):
 
 
 @register_loss
-class Huber(Loss):
+class Huber(_SameShapeTargets, Loss):
     """L = mean(h(y_pred - y)), h(d) = d^2/2 if |d| <= delta else delta (|d| - delta/2).
 
     dL/dy_pred = clip(d, -delta, delta) / size. Matches PyTorch's ``HuberLoss``.
     """
 
     def __init__(self, delta: float = 1.0) -> None:
-        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < float("inf"):
-            raise ConfigError(f"Huber: delta must be > 0. Received: delta={delta!r}")
-        self.delta = float(delta)
+        self.delta = checks.number("Huber", "delta", delta, low=0.0, low_open=True, what="> 0")
 
     def forward(self, y_pred, y_true):
         y_true = _check_same_shape("Huber", y_pred, y_true)
@@ -130,7 +186,7 @@ class Huber(Loss):
 
 
 @register_loss
-class BinaryCrossEntropy(Loss):
+class BinaryCrossEntropy(_BinaryTargets, Loss):
     """Binary cross-entropy from probabilities p in [0, 1].
 
     L = -mean(y log p + (1 - y) log(1 - p)), with p clipped to [eps, 1 - eps] so the
@@ -139,9 +195,8 @@ class BinaryCrossEntropy(Loss):
     """
 
     def __init__(self, eps: float = 1e-7) -> None:
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0.0 < eps < 0.5:
-            raise ConfigError(f"BinaryCrossEntropy: eps must be a number in (0, 0.5). Received: eps={eps!r}")
-        self.eps = float(eps)
+        self.eps = checks.number("BinaryCrossEntropy", "eps", eps, 0.0, 0.5, low_open=True, high_open=True,
+                                 what="a number in (0, 0.5)")
 
     def forward(self, y_pred, y_true):
         y_true = _check_same_shape("BinaryCrossEntropy", y_pred, y_true)
@@ -158,11 +213,15 @@ class BinaryCrossEntropy(Loss):
 
 
 @register_loss
-class BinaryCrossEntropyWithLogits(Loss):
+class BinaryCrossEntropyWithLogits(_BinaryTargets, Loss):
     """Binary cross-entropy from logits z: L = mean(max(z, 0) - z y + log(1 + e^-|z|)).
 
     Equal to BCE(sigmoid(z), y) but finite for any z; dL/dz = (sigmoid(z) - y) / size.
     """
+
+    from_logits = True
+    output_activation = "sigmoid"
+    decision_threshold = 0.0
 
     def forward(self, y_pred, y_true):
         y_true = _check_same_shape("BinaryCrossEntropyWithLogits", y_pred, y_true)
@@ -199,6 +258,44 @@ class SoftmaxCrossEntropy(Loss):
         array([[-0.107,  0.053,  0.053],
                [ 0.   ,  0.   ,  0.   ]])
     """
+
+    from_logits = True
+    output_activation = "softmax"
+
+    def check_targets(self, y, output_shape, yname="y"):
+        """Integer labels of shape (N, *) in [0, C), whole-number floats of that shape, or
+        one-hot / probability rows of shape (N, *, C) (values in [0, 1] summing to 1)."""
+        n = y.shape[0]
+        out = tuple(int(d) for d in output_shape)
+        got = shape_text(y.shape)
+        name = type(self).__name__
+        C = out[-1]
+        label_shape, onehot_shape = (n,) + out[:-1], (n,) + out
+        if y.shape == onehot_shape:  # one-hot or probability rows, float or integer (np.eye(C, dtype=int)[labels])
+            if y.min() < 0 or y.max() > 1 or not np.allclose(y.sum(axis=-1), 1.0, atol=1e-3):
+                raise DataError(f"{name}: {yname} has shape {got}, so it is read as one-hot or probability rows "
+                                f"over {C} classes, but its rows are not (values in [0, 1] summing to 1). "
+                                f"For class labels pass an integer array of shape {shape_text(label_shape)}.")
+            return y if y.dtype.kind == "f" else y.astype(np.float32)
+        if y.shape != label_shape:
+            hint = ""
+            if y.shape == label_shape + (1,):
+                hint = f" Flatten it: {yname}.reshape(-1)."
+            elif y.ndim == len(onehot_shape) and y.shape[-1] != C:
+                hint = f" The model outputs {C} classes; check the last layer's size."
+            raise ShapeError(f"{name}: the model outputs logits (N, {', '.join(map(str, out))}), so {yname} must be "
+                             f"integer labels of shape {shape_text(label_shape)} or one-hot rows of shape "
+                             f"{shape_text(onehot_shape)}; got {got}.{hint}")
+        if y.dtype.kind == "f" and not np.array_equal(y, np.round(y)):
+            example = float(y[y != np.round(y)].flat[0])
+            raise DataError(f"{name}: {yname} holds fractional values (e.g. {example!r}) "
+                            f"but class labels must be whole numbers in [0, {C - 1}]. For soft targets pass "
+                            f"probability rows of shape {shape_text(onehot_shape)}.")
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi >= C:
+            raise DataError(f"{name}: labels must lie in [0, {C - 1}] for the model's {C} classes; {yname} holds "
+                            f"values from {lo} to {hi}." + label_hint(lo, hi, C))
+        return y.astype(np.int64, copy=False)
 
     def prepare_targets(self, y, dtype):
         y = np.asarray(y)

@@ -1,4 +1,8 @@
-"""``Sequential``: a stack of layers with fit, evaluate, predict, summary and save.
+"""``Model`` (a graph of layers) and ``Sequential`` (a stack): fit, evaluate, predict, summary, save.
+
+``sn.Model(inputs, outputs)`` runs any graph recorded with :func:`scratchnn.Input` and
+layer calls (residual connections, several inputs or outputs, a layer used twice);
+``Sequential`` is the special case of a chain. Both share one training loop.
 
 Training loop, per mini-batch (x_b, y_b)::
 
@@ -21,146 +25,299 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from . import checks
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from .backend import as_dtype
 from .callbacks import Callback, History, ProgressBar
 from .errors import ConfigError, NotBuiltError, ShapeError, TrainingDivergedError
+from .graph import Input, Node, SymbolicTensor, collect_nodes
 from .layers.base import Layer
 from .validation import as_float_array, as_target_array, check_same_length, check_targets
 
 
-class Sequential:
-    """A model that applies its layers one after the other.
+
+def _seed_of(owner: str, seed) -> int:
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % (2**63))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"{owner}: seed must be a non-negative integer or None. Received: seed={seed!r}")
+    return int(seed)
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+class Model:
+    """A graph of layers from ``inputs`` to ``outputs``, trained as one network.
 
     Args:
-        layers: the layers, first to last.
+        inputs: a tensor from :func:`scratchnn.Input`, or a list of them.
+        outputs: the tensor (or list of tensors) computed from the inputs by calling layers.
         seed: seed of the model's random generator (weights, shuffling, dropout).
             ``None`` draws a fresh seed, which is then recorded in ``model.seed``.
         dtype: ``"float32"`` (default) or ``"float64"``; inputs are converted to it.
         name: an optional name, shown by :meth:`summary`.
 
+    With several inputs, ``fit``/``predict`` take a list of arrays (one per input, in
+    the order of ``inputs``); with several outputs, the targets are a list and
+    ``compile`` takes one loss for all outputs or a list of losses (the training loss
+    is their sum), and ``predict`` returns a list.
+
+    A layer called on two tensors is one set of weights used twice; its gradients
+    are the sums over both calls. Where one tensor feeds several layers, the
+    gradients flowing back into it are added (fan-out).
+
     Example:
         >>> import numpy as np, scratchnn as sn
-        >>> model = sn.Sequential([sn.layers.Dense(2, 8), sn.layers.Tanh(), sn.layers.Dense(8, 1)], seed=0)
-        >>> model.compile(loss="mse", optimizer=sn.optimizers.Adam(lr=0.05))
-        >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]]); y = np.array([[0], [1], [1], [0]])
-        >>> history = model.fit(X, y, epochs=300, batch_size=4, verbose=0)
-        >>> bool(history.history["loss"][-1] < 0.05)
-        True
+        >>> x = sn.Input((4,))
+        >>> h = sn.layers.Dense(4, 4)(x)
+        >>> y = sn.layers.Dense(4, 1)(sn.layers.Add()([x, sn.layers.Tanh()(h)]))
+        >>> model = sn.Model(x, y, seed=0)
+        >>> model.compile(loss="mse", optimizer="adam")
+        >>> model.predict(np.ones((2, 4))).shape
+        (2, 1)
     """
 
-    def __init__(self, layers: Sequence[Layer] | None = None, *, seed: int | None = None,
-                 dtype: object = "float32", name: str | None = None) -> None:
-        self.layers: list[Layer] = []
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**63))
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"Sequential: seed must be a non-negative integer or None. Received: seed={seed!r}")
-        self.seed = int(seed)
+    def __init__(self, inputs=None, outputs=None, *, seed: int | None = None, dtype: object = "float32",
+                 name: str | None = None) -> None:
+        self.seed = _seed_of(type(self).__name__, seed)
         self.rng = np.random.default_rng(self.seed)
         self.dtype = as_dtype(dtype)
         self.name = name
         self.loss: losses_mod.Loss | None = None
+        self.losses: list[losses_mod.Loss] = []
         self.optimizer: optimizers_mod.Optimizer | None = None
         self.metric_names: list[str] = []
         self.history = History()
         self.epochs_trained = 0
         self.stop_training = False
-        self.input_shape: tuple[int, ...] | None = None
         #: JSON-safe data saved with the model (e.g. a text model's vocabulary).
         self.metadata: dict = {}
-        for layer in layers or []:
-            self.add(layer)
+        self.layers: list[Layer] = []
+        self.inputs: list[SymbolicTensor] = []
+        self.outputs: list[SymbolicTensor] = []
+        self.nodes: list[Node] = []
+        self._built = False
+        self.flat_params: np.ndarray | None = None
+        self.flat_grads: np.ndarray | None = None
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ConfigError("Model needs both inputs and outputs: sn.Model(inputs=x, outputs=y)")
+            self._set_graph(inputs, outputs)
+            self.build()
 
-    # --------------------------------------------------------------- building
-    def add(self, layer: Layer) -> None:
-        """Append a layer (before the model is built)."""
-        if not isinstance(layer, Layer):
-            raise ConfigError(f"Sequential.add expects a Layer; got {type(layer).__name__}. "
-                              "Did you forget the parentheses, as in ReLU instead of ReLU()?")
-        if self.built:
-            raise ConfigError("cannot add layers to a model that is already built")
-        self.layers.append(layer)
+    # --------------------------------------------------------------- the graph
+    def _set_graph(self, inputs, outputs) -> None:
+        ins, outs = _as_list(inputs), _as_list(outputs)
+        for what, ts in (("inputs", ins), ("outputs", outs)):
+            if not ts or not all(isinstance(t, SymbolicTensor) for t in ts):
+                raise ConfigError(f"Model {what} must be tensors from sn.Input(...) and layer calls. "
+                                  f"Received: {what}={[type(t).__name__ for t in ts]}")
+        if any(t.node is not None for t in ins):
+            raise ConfigError("Model inputs must come from sn.Input(...), not from a layer call")
+        if len({id(t) for t in ins}) != len(ins):
+            raise ConfigError("the same Input appears twice in Model inputs")
+        self.nodes = collect_nodes(ins, outs)
+        self.inputs, self.outputs = ins, outs
+        layers: dict[int, Layer] = {}
+        for node in self.nodes:
+            layers.setdefault(id(node.layer), node.layer)
+        self.layers = list(layers.values())
+        uses: dict[int, int] = {}
+        for node in self.nodes:
+            uses[id(node.layer)] = uses.get(id(node.layer), 0) + 1
+        #: Per node: is its layer called more than once? Then caches are kept per call and
+        #: gradients summed. (Flags, not ids, so that a deep copy of the model stays valid.)
+        self._node_shared = [uses[id(node.layer)] > 1 for node in self.nodes]
+        # A tensor's value may be dropped after its last consumer (inference memory).
+        last: dict[int, int] = {}
+        for j, node in enumerate(self.nodes):
+            for t in node.inputs:
+                last[id(t)] = j
+        keep = {id(t) for t in outs}
+        self._release = [[t for t in {id(t): t for t in node.inputs}.values()
+                          if last[id(t)] == j and id(t) not in keep] for j, node in enumerate(self.nodes)]
 
     @property
     def built(self) -> bool:
-        return self.input_shape is not None
+        return self._built
 
-    def build(self, input_shape: Iterable[int]) -> None:
-        """Create every layer's weights for samples of shape ``input_shape`` (batch excluded)."""
-        if not self.layers:
-            raise ConfigError("the model has no layers; pass a list of layers to Sequential([...])")
-        shape = tuple(int(d) for d in input_shape)
+    def build(self, input_shape: Iterable[int] | None = None) -> None:
+        """Create every layer's weights (drawn from the model's generator) and the flat buffers."""
         for i, layer in enumerate(self.layers):
             layer.position = (i + 1, len(self.layers))
-            # Nothing consumes the gradient with respect to the model's input.
-            layer.input_grad_required = i > 0
+        model_inputs = {id(t) for t in self.inputs}
+        need_dx: dict[int, bool] = {}
+        for node in self.nodes:
+            layer = node.layer
+            shape = node.inputs[0].shape if layer.num_inputs == 1 else [t.shape for t in node.inputs]
             if not layer.built:
                 layer.build(shape, self.rng, self.dtype)
-            else:
-                layer._check_shape(("N",) + shape, building=True)
-            shape = layer.compute_output_shape(shape)
-        self.input_shape = tuple(int(d) for d in input_shape)
+            # Nothing consumes the gradient with respect to a model input.
+            need = any(id(t) not in model_inputs for t in node.inputs)
+            need_dx[id(layer)] = need_dx.get(id(layer), False) or need
+        for layer in self.layers:
+            layer.input_grad_required = need_dx[id(layer)]
+        self._flatten()
+        self._built = True
 
-    def _ensure_built(self, x: np.ndarray) -> None:
-        if not self.built:
-            self.build(x.shape[1:])
+    def _flatten(self) -> None:
+        """Move every parameter into one contiguous array (``flat_params``) and every gradient
+        into another (``flat_grads``); the layers keep views into them.
 
-    def _infer_input_shape(self) -> tuple[int, ...] | None:
-        first = self.layers[0] if self.layers else None
-        return (first.in_features,) if hasattr(first, "in_features") else None
+        The optimizer then updates the whole model in a few vectorised passes, and a
+        data-parallel run averages all gradients with one collective call.
+        """
+        entries: list[tuple[dict, dict, str, np.ndarray, str]] = []
+        seen: set[int] = set()
+        for i, layer in enumerate(self.layers):
+            for path, sub in layer.walk():
+                for k, p in sub.params.items():
+                    if id(p) not in seen:
+                        seen.add(id(p))
+                        entries.append((sub.params, sub.grads, k, p, f"{i}/{path}{k}"))
+        total = sum(e[3].size for e in entries)
+        flat = np.empty(total, dtype=self.dtype)
+        flat_g = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        #: ``(key, offset, shape)`` of every parameter in the flat buffers (the optimizer's view).
+        self.flat_layout: list[tuple[str, int, tuple[int, ...]]] = []
+        for params, grads, k, p, key in entries:
+            self.flat_layout.append((key, offset, p.shape))
+            n = p.size
+            view = flat[offset:offset + n].reshape(p.shape)
+            view[...] = p
+            params[k] = view
+            grads[k] = flat_g[offset:offset + n].reshape(p.shape)
+            offset += n
+        self.flat_params, self.flat_grads = flat, flat_g
 
     @property
-    def output_shape(self) -> tuple[int, ...]:
-        shape = self.input_shape
-        for layer in self.layers:
-            shape = layer.compute_output_shape(shape)
-        return shape
+    def input_shape(self):
+        """Per-sample input shape; a list of shapes for a model with several inputs."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """Per-sample output shape; a list of shapes for a model with several outputs."""
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     def compile(self, loss="mse", optimizer="adam", metrics: Sequence[str] | None = None) -> None:
-        """Choose the loss (a :class:`~scratchnn.losses.Loss` or a name), the optimizer and the metrics."""
-        self.loss = losses_mod.get(loss)
+        """Choose the loss (a :class:`~scratchnn.losses.Loss`, a name, or one per output),
+        the optimizer and the metrics."""
+        losses = [losses_mod.get(v) for v in _as_list(loss)]
+        n_out = max(len(self.outputs), 1)
+        if len(losses) == 1:
+            losses = losses * n_out
+        elif len(losses) != n_out:
+            raise ConfigError(f"compile: the model has {n_out} outputs; give one loss or {n_out}. "
+                              f"Received: {len(losses)} losses")
+        self.losses, self.loss = losses, losses[0]
         self.optimizer = optimizers_mod.get(optimizer)
         metrics = list(metrics or [])
         for m in metrics:
             metrics_mod.get(m)
         self.metric_names = metrics
 
-    def _metric(self, name: str):
-        """The metric function; a single output column is thresholded at 0 when the loss takes logits."""
-        logits = isinstance(self.loss, losses_mod.BinaryCrossEntropyWithLogits)
-        return metrics_mod.get(name, threshold=0.0 if logits else None)
+    def _metric(self, name: str, loss=None):
+        """The metric function; a single output column is cut at the loss's decision threshold
+        (0 for a logit)."""
+        threshold = (loss or self.loss).decision_threshold
+        return metrics_mod.get(name, threshold=None if threshold == 0.5 else threshold)
 
     # ------------------------------------------------------------- compute
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        """Apply every layer; ``x`` must already be an array of the model's dtype."""
-        for layer in self.layers:
-            x = layer(x, training)
-        return x
+    def forward(self, x, training: bool = False, record: list | None = None):
+        """Run the graph on ``x`` (an array, or a list of arrays for several inputs) of the
+        model's dtype; returns an array (a list for several outputs).
+
+        With ``record`` (a list), ``(node, output)`` of every layer call is appended to it, in
+        order: the one way to look inside a forward pass (plots, sampling)."""
+        xs = _as_list(x) if len(self.inputs) > 1 else [x]
+        if len(xs) != len(self.inputs):
+            raise ShapeError(f"the model takes {len(self.inputs)} inputs; got {len(xs)} arrays")
+        values = {id(t): a for t, a in zip(self.inputs, xs)}
+        any_shared = False
+        for node, release, shared in zip(self.nodes, self._release, self._node_shared):
+            layer = node.layer
+            if layer.num_inputs == 1:
+                a = values[id(node.inputs[0])]
+                layer._check_shape(a.shape)
+                y = layer.forward(a, training)
+            else:
+                y = layer.forward([values[id(t)] for t in node.inputs], training)
+            if shared:
+                any_shared = True
+                values[("cache", id(node))] = [(sub, sub.cache) for _, sub in layer.walk()]
+            values[id(node.output)] = y
+            if record is not None:
+                record.append((node, y))
+            if not training and record is None:
+                for t in release:
+                    del values[id(t)]
+        self._values = values if any_shared else None
+        outs = [values[id(t)] for t in self.outputs]
+        return outs[0] if len(outs) == 1 else outs
 
     __call__ = forward
 
-    def backward(self, dy: np.ndarray) -> np.ndarray | None:
-        """Backpropagate dL/d(output) through every layer, filling each layer's grads.
+    def backward(self, dy, record: list | None = None):
+        """Backpropagate dL/d(output) (a list for several outputs) through the graph, filling
+        every layer's grads; returns dL/d(input) where a layer computed it, else None.
 
-        Returns dL/d(input), or None where the first layer skipped it
-        (``input_grad_required`` is False on a model's first layer).
-        """
-        for layer in reversed(self.layers):
-            dy = layer.backward(dy)
-        return dy
+        With ``record``, ``(node, dL/d(node output))`` is appended for every call, last first."""
+        dys = _as_list(dy) if len(self.outputs) > 1 else [dy]
+        grads: dict[int, np.ndarray] = {}
+        for t, d in zip(self.outputs, dys):
+            grads[id(t)] = d if id(t) not in grads else grads[id(t)] + d
+        sums: dict[int, dict[str, np.ndarray]] = {}
+        values = getattr(self, "_values", None)
+        for node, is_shared in zip(reversed(self.nodes), reversed(self._node_shared)):
+            d = grads.pop(id(node.output), None)
+            if d is None:
+                continue  # this output was given no gradient
+            if record is not None:
+                record.append((node, d))
+            layer = node.layer
+            if is_shared:
+                for sub, cache in values[("cache", id(node))]:
+                    sub.cache = cache
+            dx = layer.backward(d)
+            if is_shared:  # each call overwrote the grads: keep the running sum
+                acc = sums.get(id(layer))
+                if acc is None:
+                    sums[id(layer)] = {k: g.copy() for k, g in layer.all_grads().items()}
+                else:
+                    for k, g in layer.all_grads().items():
+                        acc[k] += g
+            dxs = [dx] if layer.num_inputs == 1 else dx
+            for t, g in zip(node.inputs, dxs):
+                if g is None:
+                    continue
+                grads[id(t)] = g if id(t) not in grads else grads[id(t)] + g
+        for layer in self.layers:
+            if id(layer) in sums:
+                for k, g in layer.all_grads().items():
+                    g[...] = sums[id(layer)][k]
+        self._values = None
+        dxs = [grads.get(id(t)) for t in self.inputs]
+        return dxs[0] if len(dxs) == 1 else dxs
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-        """``(key, param, grad)`` for every parameter; key is ``"<layer index>/<name>"``."""
+        """``(key, param, grad)`` for every parameter; key is ``"<layer index>/<name>"``
+        (``"<layer index>/<child>/<name>"`` inside composite layers)."""
         for i, layer in enumerate(self.layers):
-            for name, p in layer.params.items():
-                yield f"{i}/{name}", p, layer.grads[name]
+            grads = layer.all_grads()
+            for name, p in layer.all_params().items():
+                yield f"{i}/{name}", p, grads[name]
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
@@ -169,14 +326,14 @@ class Sequential:
         """A copy of every layer's state: its parameters and its buffers (such as
         BatchNorm's running statistics), one dict per layer, as Keras' ``get_weights``
         and PyTorch's ``state_dict`` include non-trained state."""
-        return [{k: v.copy() for k, v in {**layer.params, **layer.buffers}.items()} for layer in self.layers]
+        return [{k: v.copy() for k, v in layer.all_arrays().items()} for layer in self.layers]
 
     def set_weights(self, weights: list[dict[str, np.ndarray]]) -> None:
         """Copy ``weights`` (as from :meth:`get_weights`) into the layers, checking names and shapes."""
         if len(weights) != len(self.layers):
             raise ShapeError(f"set_weights: the model has {len(self.layers)} layers; got weights for {len(weights)}.")
         for layer, w in zip(self.layers, weights):
-            state = {**layer.params, **layer.buffers}
+            state = layer.all_arrays()
             if set(w) != set(state):
                 raise ShapeError(f"set_weights: {layer.describe()} has weights {sorted(state)}; got {sorted(w)}.")
             for k, v in w.items():
@@ -190,69 +347,108 @@ class Sequential:
         if self.loss is None or self.optimizer is None:
             raise NotBuiltError(f"{what} needs a loss and an optimizer: call model.compile(loss=..., optimizer=...) first.")
 
-    def _prepare(self, x, y=None, xname="x", yname="y"):
-        x = as_float_array(x, self.dtype, xname)
-        self._ensure_built(x)
-        if y is None:
-            return x, None
-        y = as_target_array(y, yname)
-        check_same_length(x, y, xname, yname)
-        y = check_targets(self.loss, y, self.output_shape, yname)
-        return x, self.loss.prepare_targets(y, self.dtype)
+    def _ensure_built(self, xs: list[np.ndarray]) -> None:
+        if not self.built:
+            self.build(xs[0].shape[1:])
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, check_finite: bool = True) -> tuple[float, np.ndarray]:
-        """One optimizer step on one batch; returns (loss, predictions before the step)."""
+    def _prepare_x(self, x, xname: str = "x") -> list[np.ndarray]:
+        n_in = max(len(self.inputs), 1)
+        if n_in > 1:
+            if not isinstance(x, (list, tuple)) or len(x) != n_in:
+                raise ShapeError(f"the model takes {n_in} inputs: pass {xname} as a list of {n_in} arrays")
+            xs = [as_float_array(a, self.dtype, f"{xname}[{i}]") for i, a in enumerate(x)]
+            for a in xs[1:]:
+                check_same_length(xs[0], a, f"{xname}[0]", f"{xname}[i]")
+        else:
+            xs = [as_float_array(x, self.dtype, xname)]
+        self._ensure_built(xs)
+        return xs
+
+    def _prepare_y(self, y, xs0: np.ndarray, yname: str = "y") -> list[np.ndarray]:
+        n_out = len(self.outputs)
+        ys = _as_list(y) if n_out > 1 else [y]
+        if len(ys) != n_out:
+            raise ShapeError(f"the model has {n_out} outputs: pass {yname} as a list of {n_out} arrays")
+        out_shapes = [t.shape for t in self.outputs]
+        prepared = []
+        for i, (loss, t, shape) in enumerate(zip(self.losses, ys, out_shapes)):
+            name = yname if n_out == 1 else f"{yname}[{i}]"
+            arr = as_target_array(t, name)
+            check_same_length(xs0, arr, "x", name)
+            arr = check_targets(loss, arr, shape, name)
+            prepared.append(loss.prepare_targets(arr, self.dtype))
+        return prepared
+
+    def _prepare(self, x, y=None, xname="x", yname="y"):
+        xs = self._prepare_x(x, xname)
+        if y is None:
+            return xs, None
+        return xs, self._prepare_y(y, xs[0], yname)
+
+    def _unwrap(self, xs: list):
+        return xs[0] if len(xs) == 1 else xs
+
+    def train_step(self, x, y, check_finite: bool = True):
+        """One optimizer step on one prepared batch; returns (loss, predictions before the step).
+
+        ``x``/``y`` are arrays of the model's dtype (lists for several inputs/outputs).
+        """
+        n_out = len(self.outputs)
+        ys = _as_list(y) if n_out > 1 else [y]
         # With check_finite, overflow and NaN are detected below, so NumPy need not warn on the way.
         guard = (np.errstate(over="ignore", invalid="ignore", divide="ignore") if check_finite
                  else contextlib.nullcontext())
         with guard:
             y_hat = self.forward(x, training=True)
-            loss = self.loss.forward(y_hat, y)
+            outs = [y_hat] if n_out == 1 else y_hat
+            loss = 0.0
+            for loss_fn, o, t in zip(self.losses, outs, ys):
+                loss += loss_fn.forward(o, t)
             if check_finite and not math.isfinite(loss):
                 raise TrainingDivergedError(f"the loss became {loss}; {self._weights_note()}")
-            self.backward(self.loss.backward())
+            dys = [loss_fn.backward() for loss_fn in self.losses]
+            self.backward(dys[0] if n_out == 1 else dys)
             if check_finite:
                 self._check_finite_gradients()
-            self.optimizer.step(self.parameters())  # an overflowing step is reported at the next batch
-        return loss, y_hat
-        # Overflow and NaN are detected below, so NumPy need not warn about them on the way.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            y_hat = self.forward(x, training=True)
-            loss = self.loss.forward(y_hat, y)
-            if not math.isfinite(loss):
-                raise TrainingDivergedError(f"the loss became {loss}; {self._weights_note()}")
-            self.backward(self.loss.backward())
-            self._check_finite_gradients()
-            self.optimizer.step(self.parameters())  # an overflowing step is reported at the next batch
+            # One fused update over the flat buffers; an overflowing step is reported at the next batch.
+            self.optimizer.step_flat(self.flat_params, self.flat_grads, self.flat_layout)
         return loss, y_hat
 
     def _weights_note(self) -> str:
         """Where training diverged: are the kept weights themselves still finite?"""
         for layer in self.layers:
-            for name, p in layer.params.items():
+            for name, p in layer.all_params().items():
                 if not np.isfinite(p).all():
                     return (f"the previous update already made {name!r} in {layer.describe()} NaN or infinite "
                             "(a finite but huge gradient step), so the weights are not usable.")
         return "the weights from before this batch are kept."
 
     def _check_finite_gradients(self) -> None:
+        # One sum over the flat buffer: finite iff every element is (bar overflow, which also
+        # deserves a stop); only on failure look for the culprit.
+        if self.flat_grads is not None and math.isfinite(self.flat_grads.sum()):
+            return
         for layer in self.layers:
-            for name, g in layer.grads.items():
-                # A sum is finite iff every element is (bar overflow, which also deserves a stop).
+            for name, g in layer.all_grads().items():
                 if not math.isfinite(g.sum()):
                     raise TrainingDivergedError(
                         f"the gradient of {name!r} in {layer.describe()} is NaN or infinite (the first "
                         f"layer, in forward order, with a non-finite gradient); {self._weights_note()}")
 
-    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, *, validation_split: float = 0.0,
+    def fit(self, x, y=None, epochs: int = 1, batch_size: int = 32, *, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
             callbacks: Sequence[Callback] | None = None, verbose: int = 1,
-            check_finite: bool = True) -> History:
+            check_finite: bool = True, steps_per_epoch: int | None = None) -> History:
         """Train for ``epochs`` more epochs on mini-batches of ``batch_size``.
 
         Args:
             x, y: inputs (N, ...) and targets (N, ...) (integer labels or one-hot for
-                classification losses).
+                classification losses); lists of arrays for several inputs/outputs.
+                Or ``x`` is a source of batches and ``y`` is None: an iterable (a
+                re-iterable object is iterated afresh each epoch) or an iterator/generator
+                of ``(x_batch, y_batch)`` pairs; then ``batch_size``, ``shuffle`` and
+                ``validation_split`` do not apply, and ``steps_per_epoch`` bounds an epoch
+                (required for an endless generator).
             epochs: number of epochs to run in this call (the count continues in
                 ``model.epochs_trained``, so a resumed model carries on numbering).
             validation_split: fraction in [0, 1) of the samples, taken from the **end**
@@ -263,6 +459,7 @@ class Sequential:
             verbose: 0 silent, 1 progress bar per epoch, 2 one line per epoch.
             check_finite: stop with :class:`~scratchnn.errors.TrainingDivergedError`
                 when the loss or a gradient becomes NaN/inf (weights before that step are kept).
+            steps_per_epoch: with a batch source, the number of batches per epoch.
 
         Returns:
             The model's :class:`~scratchnn.callbacks.History` (``history.history["loss"]``...).
@@ -270,69 +467,88 @@ class Sequential:
             metrics are computed on the whole validation set.
         """
         self._require_compiled("fit")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ConfigError(f"fit: epochs must be an integer >= 0. Received: epochs={epochs!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ConfigError(f"fit: batch_size must be a positive integer. Received: batch_size={batch_size!r}")
-        if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
-            raise ConfigError(f"fit: validation_split must be in [0, 1). Received: validation_split={validation_split!r}")
-        x, y = self._prepare(x, y)
+        _check_count("fit", "epochs", epochs, 0)
+        _check_count("fit", "batch_size", batch_size, 1)
+        if steps_per_epoch is not None:
+            _check_count("fit", "steps_per_epoch", steps_per_epoch, 1)
+        validation_split = checks.number("fit", "validation_split", validation_split, 0.0, 1.0, high_open=True,
+                                         what="in [0, 1)")
+        streaming = y is None and _is_batch_source(x)
+        if streaming:
+            if validation_split:
+                raise ConfigError("fit: validation_split needs arrays; with a batch source pass validation_data")
+            source = x
+            iterator = x if isinstance(x, Iterator) else None
+            if iterator is not None and steps_per_epoch is None and epochs > 1:
+                raise ConfigError("fit: an iterator is used up after one pass; give steps_per_epoch "
+                                  "(or pass a re-iterable object) to train for several epochs")
+            steps = steps_per_epoch if steps_per_epoch is not None else _length_or_none(source)
+        else:
+            if y is None:
+                raise ConfigError("fit needs targets y (or a source of (x, y) batches as x)")
+            xs, ys = self._prepare(x, y)
+            n = len(xs[0])
+            steps = math.ceil(n / batch_size)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ConfigError("fit: validation_data must be a pair (x_val, y_val)")
-            x_val, y_val = self._prepare(*validation_data, xname="x_val", yname="y_val")
+            val = self._prepare(*validation_data, xname="x_val", yname="y_val")
         elif validation_split > 0:
-            n_val = int(round(len(x) * validation_split))
-            if n_val == 0 or n_val == len(x):
-                raise ConfigError(f"fit: validation_split={validation_split} leaves {n_val} of {len(x)} samples "
+            n_val = int(round(n * validation_split))
+            if n_val == 0 or n_val == n:
+                raise ConfigError(f"fit: validation_split={validation_split} leaves {n_val} of {n} samples "
                                   "for validation; use a split that leaves samples on both sides.")
-            x, x_val, y, y_val = x[:-n_val], x[-n_val:], y[:-n_val], y[-n_val:]
+            val = ([a[-n_val:] for a in xs], [a[-n_val:] for a in ys])
+            xs, ys = [a[:-n_val] for a in xs], [a[:-n_val] for a in ys]
+            n -= n_val
         else:
-            x_val = y_val = None
+            val = None
 
-        n = len(x)
-        steps = math.ceil(n / batch_size)
         cbs: list[Callback] = [self.history, *(callbacks or [])]
         if verbose:
             cbs.append(ProgressBar(epochs, steps, verbose, first_epoch=self.epochs_trained))
         for cb in cbs:
             cb.set_model(self)
         self.stop_training = False
-        metric_fns = [(m, self._metric(m)) for m in self.metric_names]
+        metric_fns = self._metric_fns()
         for cb in cbs:
             cb.on_train_begin({})
         for _ in range(epochs):
             epoch = self.epochs_trained
             for cb in cbs:
                 cb.on_epoch_begin(epoch, {})
-            order = self.rng.permutation(n) if shuffle else None
-            totals = dict.fromkeys(["loss"] + self.metric_names, 0.0)
-            for step in range(steps):
-                lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                if order is None:
-                    xb, yb = x[lo:hi], y[lo:hi]
-                else:
-                    idx = order[lo:hi]
-                    xb, yb = x[idx], y[idx]
+            if streaming:
+                batches = self._source_batches(source if iterator is None else iterator, steps_per_epoch)
+            else:
+                batches = self._array_batches(xs, ys, batch_size, shuffle)
+            totals = dict.fromkeys(["loss", *(name for name, _, _ in metric_fns)], 0.0)
+            seen = 0
+            step = -1
+            for step, (xb, yb) in enumerate(batches):
                 try:
-                    loss, y_hat = self.train_step(xb, yb, check_finite)
+                    loss, y_hat = self.train_step(self._unwrap(xb), self._unwrap(yb), check_finite)
                 except TrainingDivergedError as exc:
+                    where = f"{step + 1}/{steps}" if steps else f"{step + 1}"
                     raise TrainingDivergedError(
-                        f"Training stopped at epoch {epoch + 1}, batch {step + 1}/{steps}: {exc} "
+                        f"Training stopped at epoch {epoch + 1}, batch {where}: {exc} "
                         "Hint: lower the learning rate, clip gradients (optimizer clip_norm=1.0), "
                         "or standardise the inputs.") from None
-                w = hi - lo
+                w = len(xb[0])
+                seen += w
                 totals["loss"] += loss * w
                 batch_logs = {"loss": loss}
-                for name, fn in metric_fns:
-                    value = fn(yb, y_hat)
+                outs = [y_hat] if len(self.outputs) == 1 else y_hat
+                for name, k, fn in metric_fns:
+                    value = fn(yb[k], outs[k])
                     totals[name] += value * w
                     batch_logs[name] = value
                 for cb in cbs:
                     cb.on_batch_end(step, batch_logs)
-            logs = {k: v / n for k, v in totals.items()}
-            if x_val is not None:
-                logs.update({f"val_{k}": v for k, v in self._evaluate_arrays(x_val, y_val).items()})
+            if seen == 0:
+                raise ConfigError(f"fit: the batch source gave no batches in epoch {epoch + 1}")
+            logs = {k: v / seen for k, v in totals.items()}
+            if val is not None:
+                logs.update({f"val_{k}": v for k, v in self._evaluate_arrays(*val).items()})
             logs["lr"] = self.optimizer.current_lr
             self.epochs_trained += 1
             for cb in cbs:
@@ -343,54 +559,105 @@ class Sequential:
             cb.on_train_end({})
         return self.history
 
+    def _metric_fns(self) -> list[tuple[str, int, object]]:
+        """``(log name, output index, function)`` for every compiled metric and output."""
+        n_out = len(self.outputs)
+        return [(m if n_out == 1 else f"{m}_{k}", k, self._metric(m, self.losses[k]))
+                for k in range(n_out) for m in self.metric_names]
+
+    def _array_batches(self, xs, ys, batch_size, shuffle):
+        n = len(xs[0])
+        order = self.rng.permutation(n) if shuffle else None
+        for lo in range(0, n, batch_size):
+            hi = min(n, lo + batch_size)
+            if order is None:
+                yield [a[lo:hi] for a in xs], [a[lo:hi] for a in ys]
+            else:
+                idx = order[lo:hi]
+                yield [a[idx] for a in xs], [a[idx] for a in ys]
+
+    def _source_batches(self, source, steps):
+        iterator = iter(source)
+        step = 0
+        while steps is None or step < steps:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise ConfigError(f"fit: a batch source must give (x_batch, y_batch) pairs; batch {step + 1} "
+                                  f"is a {type(item).__name__}")
+            yield self._prepare(*item, xname="x_batch", yname="y_batch")
+            step += 1
+
     # ------------------------------------------------------------ inference
-    def _predict_arrays(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
-        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+    def _predict_arrays(self, xs: list[np.ndarray], batch_size: int):
+        n = len(xs[0])
+        outs = [self.forward(self._unwrap([a[i:i + batch_size] for a in xs]), training=False)
+                for i in range(0, n, batch_size)]
+        if len(self.outputs) == 1:
+            return outs[0] if len(outs) == 1 else np.concatenate(outs)
+        return [np.concatenate([o[k] for o in outs]) for k in range(len(self.outputs))]
 
-    def predict(self, x, batch_size: int = 1024) -> np.ndarray:
+    def predict(self, x, batch_size: int = 1024):
         """Outputs for ``x`` (N, ...), computed in batches, in inference mode (no dropout)."""
-        x = as_float_array(x, self.dtype, "x")
-        self._ensure_built(x)
-        return self._predict_arrays(x, batch_size)
+        _check_count("predict", "batch_size", batch_size, 1)
+        return self._predict_arrays(self._prepare_x(x), batch_size)
 
-    def _evaluate_arrays(self, x, y, batch_size: int = 1024) -> dict[str, float]:
-        y_hat = self._predict_arrays(x, batch_size)
-        result = {"loss": float(self.loss.forward(y_hat, y))}
-        for m in self.metric_names:
-            result[m] = float(self._metric(m)(y, y_hat))
+    def _evaluate_arrays(self, xs, ys, batch_size: int = 1024) -> dict[str, float]:
+        y_hat = self._predict_arrays(xs, batch_size)
+        outs = [y_hat] if len(self.outputs) == 1 else y_hat
+        result = {"loss": float(sum(loss.forward(o, t) for loss, o, t in zip(self.losses, outs, ys)))}
+        for name, k, fn in self._metric_fns():
+            result[name] = float(fn(ys[k], outs[k]))
         return result
 
     def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0) -> dict[str, float]:
         """The loss and every compiled metric on ``(x, y)``, as a dict."""
         self._require_compiled("evaluate")
-        x, y = self._prepare(x, y)
-        result = self._evaluate_arrays(x, y, batch_size)
+        xs, ys = self._prepare(x, y)
+        result = self._evaluate_arrays(xs, ys, batch_size)
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()))
         return result
 
     # ------------------------------------------------------------- describe
-    def summary(self, print_fn=print) -> str:
-        """A table of the layers, their output shapes and parameter counts; printed and returned."""
-        if not self.built:
-            shape = self._infer_input_shape()
-            if shape is None:
-                raise NotBuiltError("summary needs the input shape: call model.build(input_shape) "
-                                    "(per sample, e.g. (1, 28, 28)) or fit the model first.")
-            self.build(shape)
-        rows = [("Layer (type)", "Output shape", "Params")]
-        shape = self.input_shape
-        for i, layer in enumerate(self.layers):
-            shape = layer.compute_output_shape(shape)
+    def _summary_rows(self) -> list[tuple[str, str, str, str]]:
+        index = {id(layer): i for i, layer in enumerate(self.layers)}
+        names = {id(t): f"input_{i}" for i, t in enumerate(self.inputs)}
+        rows = []
+        counted: set[int] = set()
+        for node in self.nodes:
+            layer = node.layer
+            i = index[id(layer)]
             label = f"{i}: {type(layer).__name__}" + (f" ({layer.name})" if layer.name else "")
-            rows.append((label, str(("N",) + tuple(shape)).replace("'", ""), f"{layer.count_params():,}"))
-        widths = [max(len(r[c]) for r in rows) for c in range(3)]
-        line = "-" * (sum(widths) + 6)
-        out = [f'Model: {self.name or "Sequential"}  (input (N, {", ".join(map(str, self.input_shape))}), '
-               f'dtype {self.dtype.name})', line]
+            names[id(node.output)] = str(i)
+            params = "" if id(layer) in counted else f"{layer.count_params():,}"
+            counted.add(id(layer))
+            shape = str(("N",) + tuple(node.output.shape)).replace("'", "")
+            rows.append((label, shape, params, ", ".join(names[id(t)] for t in node.inputs)))
+        return rows
+
+    def summary(self, print_fn=print) -> str:
+        """A table of the layers, their output shapes, parameter counts and (for a graph)
+        the inputs of each call; printed and returned."""
+        if not self.built:
+            raise NotBuiltError("summary needs the input shape: call model.build(input_shape) "
+                                "(per sample, e.g. (1, 28, 28)) or fit the model first.")
+        graph = not isinstance(self, Sequential)
+        head = ("Layer (type)", "Output shape", "Params", "Inputs")
+        rows = [head] + self._summary_rows()
+        cols = 4 if graph else 3
+        widths = [max(len(r[c]) for r in rows) for c in range(cols)]
+        line = "-" * (sum(widths) + 3 * (cols - 1))
+        ins = "; ".join("(N, " + ", ".join(map(str, t.shape)) + ")" for t in self.inputs)
+        title = self.name or type(self).__name__
+        out = [f"Model: {title}  (input {ins}, dtype {self.dtype.name})", line]
         for j, r in enumerate(rows):
-            out.append(f"{r[0]:<{widths[0]}}   {r[1]:<{widths[1]}}   {r[2]:>{widths[2]}}")
+            cells = [f"{r[0]:<{widths[0]}}", f"{r[1]:<{widths[1]}}", f"{r[2]:>{widths[2]}}"]
+            if graph:
+                cells.append(f"{r[3]:<{widths[3]}}")
+            out.append("   ".join(cells).rstrip())
             if j == 0:
                 out.append(line)
         out += [line, f"Total params: {self.count_params():,}"]
@@ -400,8 +667,8 @@ class Sequential:
         return text
 
     def __repr__(self) -> str:
-        inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
-        return f"Sequential([\n{inner}\n], seed={self.seed}, dtype={self.dtype.name!r})"
+        return (f"Model({len(self.inputs)} input(s), {len(self.nodes)} layer calls, {len(self.outputs)} "
+                f"output(s), seed={self.seed}, dtype={self.dtype.name!r})")
 
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:
@@ -413,3 +680,107 @@ class Sequential:
         """Write the model as an ONNX file; see :func:`scratchnn.onnx.export` for the options."""
         from .onnx import export
         return export(self, path, **kwargs)
+
+
+class Sequential(Model):
+    """A model that applies its layers one after the other: the chain special case of :class:`Model`.
+
+    Args:
+        layers: the layers, first to last.
+        seed: seed of the model's random generator (weights, shuffling, dropout).
+            ``None`` draws a fresh seed, which is then recorded in ``model.seed``.
+        dtype: ``"float32"`` (default) or ``"float64"``; inputs are converted to it.
+        name: an optional name, shown by :meth:`summary`.
+
+    The input shape comes from the first batch (or :meth:`build`); until then the
+    model has no weights.
+
+    Example:
+        >>> import numpy as np, scratchnn as sn
+        >>> model = sn.Sequential([sn.layers.Dense(2, 8), sn.layers.Tanh(), sn.layers.Dense(8, 1)], seed=0)
+        >>> model.compile(loss="mse", optimizer=sn.optimizers.Adam(lr=0.05))
+        >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]]); y = np.array([[0], [1], [1], [0]])
+        >>> history = model.fit(X, y, epochs=300, batch_size=4, verbose=0)
+        >>> bool(history.history["loss"][-1] < 0.05)
+        True
+    """
+
+    def __init__(self, layers: Sequence[Layer] | None = None, *, seed: int | None = None,
+                 dtype: object = "float32", name: str | None = None) -> None:
+        super().__init__(seed=seed, dtype=dtype, name=name)
+        self.outputs = [None]  # one output; the graph is made when the input shape is known
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer (before the model is built)."""
+        if not isinstance(layer, Layer):
+            raise ConfigError(f"Sequential.add expects a Layer; got {type(layer).__name__}. "
+                              "Did you forget the parentheses, as in ReLU instead of ReLU()?")
+        if layer.num_inputs != 1:
+            raise ConfigError(f"Sequential.add: {type(layer).__name__} merges several tensors; "
+                              "use sn.Model(inputs, outputs) for graphs")
+        if self.built:
+            raise ConfigError("cannot add layers to a model that is already built")
+        self.layers.append(layer)
+
+    def build(self, input_shape: Iterable[int] | None = None) -> None:
+        """Create every layer's weights for samples of shape ``input_shape`` (batch excluded)."""
+        if not self.layers:
+            raise ConfigError("the model has no layers; pass a list of layers to Sequential([...])")
+        if input_shape is None:
+            input_shape = self._infer_input_shape()
+            if input_shape is None:
+                raise NotBuiltError("Sequential.build needs the per-sample input shape, e.g. build((1, 28, 28))")
+        layers = list(self.layers)
+        for i, layer in enumerate(layers):
+            layer.position = (i + 1, len(layers))
+        t = x = Input(tuple(input_shape))
+        for layer in layers:
+            t = layer(t)
+        self._set_graph(x, t)
+        self.layers = layers  # keep the user's order (and a layer listed twice, twice)
+        super().build()
+
+    def _infer_input_shape(self) -> tuple[int, ...] | None:
+        first = self.layers[0] if self.layers else None
+        return (first.in_features,) if hasattr(first, "in_features") else None
+
+    @property
+    def input_shape(self):
+        return super().input_shape if self.built else None
+
+    @property
+    def output_shape(self):
+        return super().output_shape if self.built else None
+
+    def summary(self, print_fn=print) -> str:
+        if not self.built:
+            shape = self._infer_input_shape()
+            if shape is None:
+                raise NotBuiltError("summary needs the input shape: call model.build(input_shape) "
+                                    "(per sample, e.g. (1, 28, 28)) or fit the model first.")
+            self.build(shape)
+        return super().summary(print_fn)
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
+        return f"Sequential([\n{inner}\n], seed={self.seed}, dtype={self.dtype.name!r})"
+
+
+def _check_count(owner: str, name: str, value, low: int) -> None:
+    checks.integer(owner, name, value, low=low)
+
+
+def _is_batch_source(x) -> bool:
+    """A source of (x, y) batches rather than an array or a list of arrays."""
+    if isinstance(x, (np.ndarray, list, tuple, str, bytes, dict)) or x is None:
+        return False
+    return isinstance(x, (Iterator, Iterable)) and not hasattr(x, "__array__")
+
+
+def _length_or_none(source) -> int | None:
+    try:
+        return len(source)
+    except TypeError:
+        return None

@@ -19,6 +19,13 @@ Common arguments of every optimizer:
 
 Each update rule below matches PyTorch's ``torch.optim`` class of the same name
 with the same defaults (checked in ``tests/reference``).
+
+**Fused updates.** Every rule is element-wise, so a model that keeps all its parameters in
+one flat buffer (:class:`~scratchnn.Model` does) is updated by :meth:`Optimizer.step_flat`
+with the same ``_update`` code applied once to the whole buffer: a handful of vectorised
+passes over all the weights instead of a Python loop over tensors, each pass paying its
+overhead once. The state lives in flat buffers too; ``optimizer.state[key]`` holds views into
+them, so saving and loading see the same per-parameter arrays as before.
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from . import checks
 from .errors import ConfigError
 from .registry import register_optimizer
 from .schedules import Schedule, schedule_from_config, schedule_to_config
@@ -36,14 +44,9 @@ ParamTriple = tuple[str, np.ndarray, np.ndarray]
 
 def _number(cls: str, name: str, value, low: float = 0.0, high: float = math.inf,
             low_open: bool = False, high_open: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
-        raise ConfigError(f"{cls}: {name} must be a finite number in {lo}{low}, {high}{hi}. Received: {name}={value!r}")
-    return float(value)
+    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+    return checks.number(cls, name, value, low, high, low_open, high_open,
+                         what=f"a finite number in {lo}{low}, {high}{hi}")
 
 
 class Optimizer:
@@ -64,6 +67,9 @@ class Optimizer:
         self.clip_norm = None if clip_norm is None else _number(name, "clip_norm", clip_norm, low_open=True)
         self.iterations = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        #: Flat state buffers (slot -> array) for :meth:`step_flat`, and the layout they follow.
+        self._flat_state: dict[str, np.ndarray] | None = None
+        self._flat_layout: tuple | None = None
         #: The global gradient norm measured at the last step (when clipping).
         self.last_grad_norm: float | None = None
 
@@ -92,6 +98,53 @@ class Optimizer:
             if self.l1:
                 g = g + p.dtype.type(self.l1) * np.sign(p)
             self._update(p, g, lr, state)
+
+    def step_flat(self, flat_params: np.ndarray, flat_grads: np.ndarray,
+                  layout: list[tuple[str, int, tuple[int, ...]]]) -> None:
+        """One fused update of a whole model kept in one flat buffer.
+
+        ``layout`` lists ``(key, offset, shape)`` of every parameter inside ``flat_params``
+        (and ``flat_grads``), as :class:`~scratchnn.Model` builds it. The result equals
+        :meth:`step` on the per-parameter views, element for element.
+        """
+        if self.clip_norm is not None:
+            clip_grad_norm([flat_grads], self.clip_norm, self)
+        lr = self.current_lr
+        self.iterations += 1
+        state = self._flat_state_for(flat_params, layout)
+        g = flat_grads
+        if self.l1:
+            g = g + flat_params.dtype.type(self.l1) * np.sign(flat_params)
+        before = set(state)
+        self._update(flat_params, g, lr, state)
+        if set(state) != before:  # a slot created lazily (SGD's momentum buffer): expose its views
+            self._expose(state, layout)
+
+    def _flat_state_for(self, flat: np.ndarray, layout) -> dict[str, np.ndarray]:
+        """The flat state buffers for ``layout``, made on first use from any per-key state
+        (a loaded model's) or from :meth:`_init_state`."""
+        if self._flat_state is not None and self._flat_layout is not None \
+                and self._flat_layout[0] is layout and self._flat_layout[1] is flat:
+            return self._flat_state  # the common case: the same model's buffers, step after step
+        slots = set(self._init_state(flat[:0]))
+        for k, _, _ in layout:
+            slots |= set(self.state.get(k, {}))
+        state = {}
+        for slot in sorted(slots):
+            buf = np.zeros_like(flat)
+            for k, off, shape in layout:
+                size = math.prod(shape)
+                if slot in self.state.get(k, {}):
+                    buf[off:off + size] = self.state[k][slot].reshape(-1)
+            state[slot] = buf
+        self._expose(state, layout)
+        self._flat_state, self._flat_layout = state, (layout, flat)
+        return state
+
+    def _expose(self, state: dict[str, np.ndarray], layout) -> None:
+        for k, off, shape in layout:
+            size = math.prod(shape)
+            self.state[k] = {slot: buf[off:off + size].reshape(shape) for slot, buf in state.items()}
 
     def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
         return {slot: np.zeros_like(p) for slot in self.slots}

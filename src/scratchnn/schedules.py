@@ -14,16 +14,14 @@ from __future__ import annotations
 import math
 import numbers
 
+from . import checks
 from .errors import ConfigError
 from .registry import SCHEDULES, register_schedule
 
 
 def _positive(cls: str, name: str, value, allow_zero: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{cls}: {name} must be a finite number {bound}. Received: {name}={value!r}")
-    return float(value)
+    return checks.number(cls, name, value, low=0.0, low_open=not allow_zero,
+                         what=f"a finite number {'>= 0' if allow_zero else '> 0'}")
 
 
 def _steps(cls: str, name: str, value) -> int:

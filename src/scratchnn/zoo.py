@@ -1,4 +1,4 @@
-"""Named model builders: ``build_model("mlp", input_shape, n_classes, seed)`` -> a :class:`Sequential`.
+"""Named model builders: ``build_model("mlp", input_shape, n_classes, seed)`` -> a model.
 
 The command line (``scratchnn train --model NAME``) and the examples build their
 models here, so one name always means one architecture. Each entry also says how
@@ -9,6 +9,12 @@ it likes to be trained (:func:`default_training`).
   Adam (lr 1e-3) with a cosine decay over the whole run.
 - ``"cnn"``: Conv(32) - ReLU - MaxPool - Conv(64) - ReLU - MaxPool - Dense(128) - ReLU -
   Dropout(0.3) - Dense(C) on (1, H, W) images (issue 4). Adam 2e-3 (cosine), batch 128, 5 epochs.
+
+- ``"resnet"``: a small residual CNN (a graph :class:`~scratchnn.Model`): Conv(32) - BN - ReLU -
+  ResidualBlock(32) - MaxPool - Conv(64) - BN - ReLU - ResidualBlock(64) - MaxPool -
+  ResidualBlock(64) - GlobalAvgPool - Dense(C), with a skip connection from the first pooled
+  maps around the last two blocks (a 1x1 convolution matches the channels). Adam 2e-3 (cosine),
+  batch 128.
 
 New architectures register with :func:`register_model`.
 
@@ -25,9 +31,9 @@ from typing import Callable
 
 from .errors import ConfigError
 from .layers import Dense, Dropout, ReLU
-from .model import Sequential
+from .model import Model, Sequential
 
-Builder = Callable[..., Sequential]
+Builder = Callable[..., Model]
 MODELS: dict[str, Builder] = {}
 #: Default training settings per model name (epochs, batch_size, lr) for the command line.
 TRAINING_DEFAULTS: dict[str, dict] = {}
@@ -101,6 +107,29 @@ def cnn(input_shape=(1, 28, 28), n_classes: int = 10, seed: int | None = 0, chan
     model = Sequential(layers, seed=seed, name="cnn")
     model.build((c, h, w))
     return model
+
+
+@register_model("resnet", {"epochs": 6, "batch_size": 128, "lr": 2e-3})
+def resnet(input_shape=(1, 28, 28), n_classes: int = 10, seed: int | None = 0, channels=(32, 64)):
+    """A residual CNN small enough for a laptop, written as a graph (see the module docstring)."""
+    from .graph import Input
+    from .layers import (Add, BatchNorm, Conv2D, GlobalAvgPool2D, MaxPool2D, ResidualBlock)
+    from .model import Model
+
+    try:
+        c, h, w = (int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        raise ConfigError(f"resnet: input_shape must be (channels, height, width), e.g. (1, 28, 28). "
+                          f"Received: input_shape={input_shape!r}") from None
+    c1, c2 = (int(v) for v in channels)
+    x = Input((c, h, w))
+    a = ReLU()(BatchNorm(c1)(Conv2D(c, c1, 3, padding="same", kernel_initializer="he_uniform")(x)))
+    a = MaxPool2D(2)(ResidualBlock(c1)(a))
+    b = ReLU()(BatchNorm(c2)(Conv2D(c1, c2, 3, padding="same", kernel_initializer="he_uniform")(a)))
+    b = ResidualBlock(c2)(MaxPool2D(2)(ResidualBlock(c2)(b)))
+    skip = MaxPool2D(2)(Conv2D(c1, c2, 1, use_bias=False)(a))    # the long skip, channels matched
+    y = Dense(c2, int(n_classes))(GlobalAvgPool2D()(Add()([b, skip])))
+    return Model(x, y, seed=seed, name="resnet")
 
 
 def model_input_shape(name: str, image_shape=(28, 28)) -> tuple[int, ...]:

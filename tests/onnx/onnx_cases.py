@@ -77,8 +77,11 @@ def layer_cases() -> list[tuple[str, int, tuple]]:
     return out
 
 
-def make_input(shape: tuple, kwargs: dict, rng: np.random.Generator, batch: int) -> np.ndarray:
-    """A batch following layer_cases.py's ``input=`` kinds (plus ``"wide"``, ``"negative"``)."""
+def make_input(shape, kwargs: dict, rng: np.random.Generator, batch: int):
+    """A batch following layer_cases.py's ``input=`` kinds (plus ``"wide"``, ``"negative"``);
+    a list of batches for a list of shapes (a merge layer)."""
+    if isinstance(shape, list):
+        return [make_input(s, kwargs, rng, batch) for s in shape]
     kind = kwargs.get("input", "normal")
     full = (batch,) + tuple(shape)
     if kind == "normal":
@@ -96,11 +99,16 @@ def make_input(shape: tuple, kwargs: dict, rng: np.random.Generator, batch: int)
     raise ValueError(f"unknown input kind {kind!r}")
 
 
-def model_for_layer(case, seed: int = 0) -> sn.Sequential:
-    """A built one-layer model for a layer case, with non-trivial buffers where the layer has any."""
+def model_for_layer(case, seed: int = 0) -> sn.Model:
+    """A built one-layer model for a layer case, with non-trivial buffers where the layer has any
+    (a graph with one Input per input for a merge layer)."""
     factory, shape, _ = case
-    model = sn.Sequential([factory()], seed=seed)
-    model.build(shape)
+    if isinstance(shape, list):
+        inputs = [sn.Input(s) for s in shape]
+        model = sn.Model(inputs, factory()(inputs), seed=seed)
+    else:
+        model = sn.Sequential([factory()], seed=seed)
+        model.build(shape)
     _randomise_buffers(model, np.random.default_rng(seed + 1))
     return model
 
@@ -108,7 +116,7 @@ def model_for_layer(case, seed: int = 0) -> sn.Sequential:
 def _randomise_buffers(model: sn.Sequential, rng: np.random.Generator) -> None:
     """Give running statistics (BatchNorm) values other than their 0/1 start, so export is tested."""
     for layer in model.layers:
-        for key, buf in layer.buffers.items():
+        for key, buf in layer.all_buffers().items():
             if buf.dtype.kind != "f":
                 continue
             if "var" in key:

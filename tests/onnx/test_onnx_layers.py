@@ -29,11 +29,13 @@ def test_layer_matches_onnxruntime(name, case, tmp_path):
     sno.export(model, path)
     proto = onnx.load(path)
     onnx.checker.check_model(proto, full_check=True)
-    assert [i.name for i in proto.graph.input] == ["input"]
+    n_in = len(model.inputs)
+    assert [i.name for i in proto.graph.input] == (["input"] if n_in == 1 else [f"input_{k}" for k in range(n_in)])
     assert [o.name for o in proto.graph.output] == ["output"]
-    dims = proto.graph.input[0].type.tensor_type.shape.dim
-    assert dims[0].dim_param == "N"
-    assert [d.dim_value for d in dims[1:]] == list(model.input_shape)
+    for inp, t in zip(proto.graph.input, model.inputs):
+        dims = inp.type.tensor_type.shape.dim
+        assert dims[0].dim_param == "N"
+        assert [d.dim_value for d in dims[1:]] == list(t.shape)
     _, shape, kwargs = case
     measure(model, path, shape, kwargs)
 

@@ -53,9 +53,9 @@ def test_valid_file_round_trip(tmp_path, valid_bytes):
 def test_format_is_versioned(tmp_path, valid_bytes):
     items = fz.members(valid_bytes)
     cfg = fz.config_of(items)
-    assert cfg["format"] == "scratchnn-model" and cfg["format_version"] == 1
-    cfg["format_version"] = 2
-    _load_fails(tmp_path, fz.rezip(fz.with_config(items, cfg)), r"format version 2; this scratchnn .* reads version 1")
+    assert cfg["format"] == "scratchnn-model" and cfg["format_version"] == 2
+    cfg["format_version"] = 3
+    _load_fails(tmp_path, fz.rezip(fz.with_config(items, cfg)), r"format version 3; this scratchnn .* reads versions 1, 2")
 
 
 def test_pickled_object_array_is_never_unpickled(tmp_path, valid_bytes):
@@ -89,7 +89,7 @@ def test_unknown_loss_and_optimizer_names(tmp_path, valid_bytes, section, name):
 @pytest.mark.parametrize("raw,match", [
     (b"[]", "format marker is missing"), (b"42", "format marker is missing"), (b"\xff\xfe", "not valid JSON"),
     (b"[" * 100_000 + b"]" * 100_000, "not valid JSON|nesting too deep"),
-    (b'{"format": "scratchnn-model", "format_version": 1, "model": []}', "not a Sequential"),
+    (b'{"format": "scratchnn-model", "format_version": 1, "model": []}', "neither a Sequential nor a Model"),
     (b'{"training": {"rng_state": ' + b"9" * 10_000 + b"}}", "not valid JSON"),
 ], ids=["list", "int", "not-utf8", "deep-nesting", "model-not-dict", "huge-int"])
 def test_non_dict_and_deeply_nested_configs(tmp_path, valid_bytes, raw, match):
@@ -193,7 +193,7 @@ def test_hypothesis_config_values(tmp_path, valid_bytes, data):
         model = sn.load_model(_write(tmp_path, fz.rezip(fz.with_config(items, cfg))))
     except sn.ModelFileError:
         return
-    assert isinstance(model, sn.Sequential)
+    assert isinstance(model, sn.Model)
     model.predict(np.zeros((2,) + tuple(model.input_shape), np.float32))
 
 
@@ -211,8 +211,8 @@ def test_fuzz_batch_in_a_memory_limited_subprocess(tmp_path):
     assert set(result["by_kind"]) == set(fz.KINDS)
 
 
-class _NoShapes(sn.layers.Layer):
-    """A layer with weights but without param_shapes: loading falls back to a budgeted generator."""
+class _Undeclared(sn.layers.Layer):
+    """A layer that breaks contract v2: it creates an array without declaring it."""
 
     def __init__(self, n: int = 4, *, name=None):
         super().__init__(name=name)
@@ -232,18 +232,52 @@ class _NoShapes(sn.layers.Layer):
         return {**super().get_config(), "n": self.n}
 
 
-def test_layer_without_param_shapes_cannot_draw_more_than_the_file_holds(tmp_path):
-    sn.registry.LAYERS["_NoShapes"] = _NoShapes
+def test_a_layer_that_does_not_declare_its_arrays_cannot_be_loaded(tmp_path):
+    """Loading checks declared shapes in a dry run (rng=None), so an undeclared array is never drawn."""
+    sn.registry.LAYERS["_Undeclared"] = _Undeclared
     try:
-        m = sn.Sequential([L.Dense(2, 3), _NoShapes(4)], seed=0)
+        m = sn.Sequential([L.Dense(2, 3), _Undeclared(4)], seed=0)
         m.build((2,))
         m.save(tmp_path / "ok.npz")
-        loaded = sn.load_model(tmp_path / "ok.npz")
-        assert np.array_equal(loaded.layers[1].params["w"], m.layers[1].params["w"])
-        assert loaded.layers[1].rng is loaded.rng  # the budgeted stand-in is gone after building
         items = fz.members((tmp_path / "ok.npz").read_bytes())
         cfg = fz.config_of(items)
         cfg["model"]["layers"][1]["config"]["n"] = 10**10  # 40 GB of random numbers, if drawn
-        _load_fails(tmp_path, fz.rezip(fz.with_config(items, cfg)), "implies more parameters than the file holds")
+        for data in ((tmp_path / "ok.npz").read_bytes(), fz.rezip(fz.with_config(items, cfg))):
+            _load_fails(tmp_path, data, "_Undeclared")
     finally:
-        del sn.registry.LAYERS["_NoShapes"]
+        del sn.registry.LAYERS["_Undeclared"]
+
+
+def _graph_bytes():
+    return fz.to_bytes(fz.base_models()[-2])  # the residual graph with a shared layer
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda m: m["nodes"][1]["inputs"].__setitem__(0, ["node", 1]), "not an input or an earlier node"),
+    (lambda m: m["nodes"][0]["inputs"].__setitem__(0, ["node", 3]), "not an input or an earlier node"),
+    (lambda m: m["nodes"][0]["inputs"].__setitem__(0, ["input", 5]), "not an input or an earlier node"),
+    (lambda m: m.__setitem__("outputs", m["outputs"] * 2), "an output is listed twice"),
+    (lambda m: m["nodes"][2].__setitem__("inputs", [["input", 0]] * 65), r"has 65 inputs \(1 to 64\)"),
+    (lambda m: m["nodes"][2].__setitem__("layer", 99), "names no valid layer"),
+    (lambda m: m["layers"].append({"class_name": "ReLU", "config": {}}), "not used by any graph node"),
+    (lambda m: m["nodes"].append({"layer": 0, "inputs": [["input", 0]]}), "does not lead to any output"),
+    (lambda m: m["layers"][0].update(class_name="os.system"), "unknown layer class"),
+])
+def test_hostile_graph_configurations(tmp_path, change, match):
+    items = fz.members(_graph_bytes())
+    cfg = fz.config_of(items)
+    assert cfg["model"]["class_name"] == "Model"
+    change(cfg["model"])
+    _load_fails(tmp_path, fz.rezip(fz.with_config(items, cfg)), match)
+
+
+def test_a_2000_layer_graph_saves_and_loads_without_recursion(tmp_path):
+    x = sn.Input((3,))
+    h = x
+    for _ in range(2000):
+        h = L.Add()([h, L.Identity()(h)]) if _ % 500 == 0 else L.Identity()(h)
+    model = sn.Model(x, h, seed=0)
+    model.save(tmp_path / "deep.npz")
+    loaded = sn.load_model(tmp_path / "deep.npz")
+    assert len(loaded.nodes) == len(model.nodes)
+    np.testing.assert_array_equal(loaded.predict(np.ones((2, 3))), model.predict(np.ones((2, 3))))

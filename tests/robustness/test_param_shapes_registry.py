@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import scratchnn as sn
+
 from scratchnn.registry import LAYERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -18,17 +20,22 @@ CASES = [(name, i, case) for name, cases in LAYER_CASES.items() for i, case in e
 
 @pytest.mark.parametrize("name,i,case", CASES, ids=[f"{n}-{i}" for n, i, _ in CASES])
 def test_param_shapes_match_build(name, i, case):
+    """The dry run of a layer's declarations gives exactly the arrays build creates."""
     make, shape, _ = case
     layer = make()
-    fn = getattr(layer, "param_shapes", None)
-    implied = fn(tuple(shape)) if fn is not None else None
-    layer.build(tuple(shape), np.random.default_rng(0))
-    built = {k: v.shape for k, v in {**layer.params, **layer.buffers}.items()}
-    if implied is None:
-        assert not built, (f"{name} creates arrays {built} but has no param_shapes(input_shape); model files "
-                           "holding it cannot be size-checked before building")
-        return
+    shape = [tuple(s) for s in shape] if isinstance(shape, list) else tuple(shape)
+    implied = layer.param_shapes(shape)
+    assert not layer.params and not layer.buffers, "the dry run allocated arrays"
+    layer.build(shape, np.random.default_rng(0))
+    built = {k: v.shape for k, v in layer.all_arrays().items()}
     assert {k: tuple(v) for k, v in implied.items()} == built
+
+
+def test_a_dry_run_allocates_nothing_for_a_huge_layer():
+    layer = sn.layers.Dense(2**40, 2**40)
+    assert layer.param_shapes((2**40,)) == {"W": (2**40, 2**40), "b": (2**40,)}
+    lstm = sn.layers.Bidirectional(sn.layers.LSTM(2**30, 2**30))
+    assert lstm.param_shapes((5, 2**30))["bw/U"] == (2**30, 4 * 2**30)
 
 
 def test_every_registered_layer_has_a_case():

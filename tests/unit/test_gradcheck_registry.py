@@ -24,8 +24,11 @@ LAYER_PARAMS = _flatten(LAYER_CASES)
 LOSS_PARAMS = _flatten(LOSS_CASES)
 
 
-def make_input(shape: tuple, kwargs: dict, rng: np.random.Generator, batch: int = 3) -> np.ndarray:
-    """A batch for one case, following the ``input=`` kinds documented in layer_cases.py."""
+def make_input(shape, kwargs: dict, rng: np.random.Generator, batch: int = 3):
+    """A batch for one case, following the ``input=`` kinds documented in layer_cases.py
+    (a list of batches where ``shape`` is a list of shapes: a multi-input layer)."""
+    if isinstance(shape, list):
+        return [make_input(s, kwargs, rng, batch) for s in shape]
     kind = kwargs.get("input", "normal")
     full = (batch,) + tuple(shape)
     if kind == "normal":
@@ -43,7 +46,15 @@ def build_case(name: str, i: int, dtype="float64"):
     factory, shape, kwargs = LAYER_CASES[name][i]
     layer = factory()
     layer.build(shape, np.random.default_rng(7), dtype)
-    return layer, tuple(shape), dict(kwargs)
+    return layer, shape if isinstance(shape, list) else tuple(shape), dict(kwargs)
+
+
+def _first(x):
+    return x[0] if isinstance(x, list) else x
+
+
+def _each(x) -> list:
+    return x if isinstance(x, list) else [x]
 
 
 # ------------------------------------------------------------------ coverage
@@ -76,10 +87,11 @@ def test_layer_gradcheck(name, i, rng):
     with np.errstate(all="raise"):
         report = sn.gradcheck(layer, x, training=kwargs.get("training", False), **tol)
     assert report.ok, str(report)
-    integer_input = x.dtype.kind in "iu"
+    integer_input = _first(x).dtype.kind in "iu"
     names = [r.name for r in report.rows]
-    assert ("x" in names) != integer_input, names
-    assert set(names) - {"x"} == set(layer.params), f"not every parameter was checked: {names}"
+    inputs = [f"x[{k}]" for k in range(len(x))] if isinstance(x, list) else ["x"]
+    assert (set(inputs) <= set(names)) != integer_input, names
+    assert set(names) - set(inputs) == set(layer.all_params()), f"not every parameter was checked: {names}"
 
 
 @pytest.mark.parametrize("name,i", LOSS_PARAMS)
@@ -167,17 +179,19 @@ def test_layer_config_round_trip(name, i):
 def test_layer_output_shape_and_dtype(name, i, dtype, rng):
     layer, shape, kwargs = build_case(name, i, dtype)
     x = make_input(shape, kwargs, rng, batch=2)
-    if x.dtype.kind == "f":
-        x = x.astype(dtype)
+    if _first(x).dtype.kind == "f":
+        x = [a.astype(dtype) for a in x] if isinstance(x, list) else x.astype(dtype)
     y = layer.forward(x, training=kwargs.get("training", False))
     assert y.shape == (2,) + tuple(layer.compute_output_shape(shape))
     assert y.dtype == np.dtype(dtype), f"{name} forward turned {dtype} into {y.dtype}"
     dx = layer.backward(np.ones_like(y))
-    if x.dtype.kind == "f":
-        assert dx.shape == x.shape and dx.dtype == np.dtype(dtype)
-    for k, p in layer.params.items():
+    if _first(x).dtype.kind == "f":
+        for a, d in zip(_each(x), _each(dx)):
+            assert d.shape == a.shape and d.dtype == np.dtype(dtype)
+    grads = layer.all_grads()
+    for k, p in layer.all_params().items():
         assert p.dtype == np.dtype(dtype)
-        assert layer.grads[k].shape == p.shape and layer.grads[k].dtype == p.dtype, k
+        assert grads[k].shape == p.shape and grads[k].dtype == p.dtype, k
 
 
 @pytest.mark.parametrize("name,i", LAYER_PARAMS)
@@ -189,19 +203,24 @@ def test_layer_backward_overwrites_grads(name, i, rng):
     y = layer.forward(x, training=training)
     dy = rng.standard_normal(y.shape)
     layer.backward(dy)
-    first = {k: g.copy() for k, g in layer.grads.items()}
+    first = {k: g.copy() for k, g in layer.all_grads().items()}
     layer.rng = np.random.default_rng(0)
     layer.forward(x, training=training)
     layer.backward(dy)
-    for k, g in layer.grads.items():
+    for k, g in layer.all_grads().items():
         np.testing.assert_array_equal(g, first[k], err_msg=f"{name}.grads[{k!r}] accumulates")
 
 
 @pytest.mark.parametrize("name,i", LAYER_PARAMS)
 def test_layer_save_load_predicts_identically(name, i, tmp_path, rng):
     factory, shape, kwargs = LAYER_CASES[name][i]
-    model = sn.Sequential([factory()], seed=3)
-    model.build(shape)
+    layer = factory()
+    if isinstance(shape, list):  # a merge layer: a graph model with one Input per input
+        inputs = [sn.Input(s) for s in shape]
+        model = sn.Model(inputs, layer(inputs), seed=3)
+    else:
+        model = sn.Sequential([layer], seed=3)
+        model.build(shape)
     x = make_input(shape, kwargs, rng, batch=4)
     before = model.predict(x)
     path = tmp_path / "m.npz"
@@ -210,5 +229,5 @@ def test_layer_save_load_predicts_identically(name, i, tmp_path, rng):
     assert type(loaded.layers[0]) is type(model.layers[0])
     assert loaded.layers[0].get_config() == model.layers[0].get_config()
     np.testing.assert_array_equal(loaded.predict(x), before)
-    for k, p in model.layers[0].params.items():
-        np.testing.assert_array_equal(loaded.layers[0].params[k], p)
+    for k, p in model.layers[0].all_arrays().items():
+        np.testing.assert_array_equal(loaded.layers[0].all_arrays()[k], p)

@@ -251,3 +251,28 @@ def test_cross_entropy_is_nonnegative_and_small_when_confident(n, c, seed):
     assert Lo.SoftmaxCrossEntropy()(z, labels) >= 0
     confident = 100.0 * np.eye(c)[labels]
     assert Lo.SoftmaxCrossEntropy()(confident, labels) < 1e-30
+
+
+def test_losses_own_their_targets_and_say_whether_they_take_logits():
+    Lo = sn.losses
+    assert Lo.SoftmaxCrossEntropy.from_logits and Lo.BinaryCrossEntropyWithLogits.from_logits
+    assert not Lo.BinaryCrossEntropy.from_logits and not Lo.MeanSquaredError.from_logits
+    z = np.array([[0.0, np.log(3.0)]])
+    np.testing.assert_allclose(Lo.SoftmaxCrossEntropy().probabilities(z), [[0.25, 0.75]])
+    np.testing.assert_allclose(Lo.BinaryCrossEntropyWithLogits().probabilities(np.array([[0.0]])), [[0.5]])
+    np.testing.assert_array_equal(Lo.MeanSquaredError().probabilities(z), z)
+
+
+def test_a_users_loss_decides_its_targets_through_check_targets():
+    class Ranking(sn.losses.MeanSquaredError):
+        def check_targets(self, y, output_shape, yname="y"):
+            if (y < 0).any():
+                raise sn.DataError("Ranking: targets are ranks >= 0")
+            return y.reshape(-1, 1)            # accepts flat ranks and reshapes them itself
+
+    model = sn.Sequential([sn.layers.Dense(2, 1)], seed=0)
+    model.compile(loss=Ranking(), optimizer="sgd")
+    x = np.ones((4, 2))
+    model.fit(x, np.arange(4.0), epochs=1, verbose=0)     # the flat targets were reshaped by the loss
+    with pytest.raises(sn.DataError, match="ranks >= 0"):
+        model.fit(x, -np.arange(4.0), epochs=1, verbose=0)

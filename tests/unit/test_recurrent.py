@@ -101,9 +101,10 @@ def test_embedding_errors_and_float_ids():
 def test_bidirectional_shares_arrays_with_its_halves():
     bi = L.Bidirectional(L.LSTM(2, 3))
     bi.build((4, 2), np.random.default_rng(0))
-    assert set(bi.params) == {"fw_W", "fw_U", "fw_b", "bw_W", "bw_U", "bw_b"}
-    assert bi.params["bw_U"] is bi.backward_layer.params["U"]
-    assert not np.array_equal(bi.params["fw_W"], bi.params["bw_W"]), "the two directions need their own weights"
+    params = bi.all_params()
+    assert set(params) == {"fw/W", "fw/U", "fw/b", "bw/W", "bw/U", "bw/b"}
+    assert params["bw/U"] is bi.backward_layer.params["U"]
+    assert not np.array_equal(params["fw/W"], params["bw/W"]), "the two directions need their own weights"
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -7,10 +7,12 @@ from .conv import Conv1D, Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
+from .merge import Add, Concatenate, Multiply
 from .normalization import BatchNorm
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool1D, MaxPool2D
 from .recurrent import GRU, LSTM, RecurrentBase, SimpleRNN
 from .reshape import Flatten, Reshape
+from .residual import ResidualBlock
 from .spatial_dropout import Dropout2D, SpatialDropout
 
 __all__ = [
@@ -18,5 +20,6 @@ __all__ = [
     "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "get_activation",
     "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "RecurrentBase",
     "Conv2D", "Conv1D", "MaxPool2D", "MaxPool1D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm",
-    "Flatten", "Reshape", "SpatialDropout", "Dropout2D",
+    "Flatten", "Reshape", "SpatialDropout", "Dropout2D", "Add", "Concatenate", "Multiply",
+    "ResidualBlock",
 ]

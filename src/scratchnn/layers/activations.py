@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
 from .. import functional as F
 from .. import threads
 from ..errors import ConfigError
@@ -113,9 +114,7 @@ class _AlphaActivation(Activation):
     def __init__(self, alpha: float | None = None, *, name: str | None = None) -> None:
         super().__init__(name=name)
         alpha = self.default_alpha if alpha is None else alpha
-        if not isinstance(alpha, (int, float)) or not np.isfinite(alpha) or alpha < 0:
-            raise ConfigError(f"{type(self).__name__}: alpha must be a finite number >= 0. Received: alpha={alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = checks.number(type(self).__name__, "alpha", alpha, low=0.0)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}

@@ -26,8 +26,8 @@ class Bidirectional(Layer):
 
     Shape:
         - input: (N, T, D); output: (N, 2H) or (N, T, 2H) for "concat".
-        - parameters: the forward layer's as ``fw_<name>``, the backward layer's as
-          ``bw_<name>`` (torch: ``*_l0`` and ``*_l0_reverse``).
+        - parameters: two child layers, ``fw`` and ``bw``, so the arrays are
+          ``fw/<name>`` and ``bw/<name>`` in ``all_params()`` (torch: ``*_l0`` and ``*_l0_reverse``).
 
     Initial states: set ``forward_layer.initial_state`` / ``backward_layer.initial_state``.
     """
@@ -46,8 +46,8 @@ class Bidirectional(Layer):
         if merge_mode not in ("concat", "sum"):
             raise ConfigError(f"Bidirectional: merge_mode must be 'concat' or 'sum'. "
                               f"Received: merge_mode={merge_mode!r}")
-        self.forward_layer = layer
-        self.backward_layer = type(layer).from_config(layer.get_config())
+        self.forward_layer = self.add_layer("fw", layer)
+        self.backward_layer = self.add_layer("bw", type(layer).from_config(layer.get_config()))
         self.merge_mode = merge_mode
 
     @property
@@ -61,15 +61,8 @@ class Bidirectional(Layer):
         return self.forward_layer.input_hint(shape)
 
     def _build(self, input_shape, rng):
-        for prefix, sub in (("fw_", self.forward_layer), ("bw_", self.backward_layer)):
-            sub.build(input_shape, rng, self.dtype)
-            for k, v in sub.params.items():
-                self.params[prefix + k] = v  # shared arrays: optimizer updates reach the sub-layer
-
-    def param_shapes(self, input_shape):
-        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
-        return {prefix + k: v for prefix, sub in (("fw_", self.forward_layer), ("bw_", self.backward_layer))
-                for k, v in sub.param_shapes(input_shape).items()}
+        self.build_child(self.forward_layer, input_shape)
+        self.build_child(self.backward_layer, input_shape)
 
     def compute_output_shape(self, input_shape):
         shape = self.forward_layer.compute_output_shape(input_shape)
@@ -94,11 +87,7 @@ class Bidirectional(Layer):
         dx = self.forward_layer.backward(dyf)
         if self.return_sequences:
             dyb = dyb[:, ::-1]
-        dx = dx + self.backward_layer.backward(dyb)[:, ::-1]
-        for prefix, sub in (("fw_", self.forward_layer), ("bw_", self.backward_layer)):
-            for k, g in sub.grads.items():
-                self.grads[prefix + k] = g
-        return dx
+        return dx + self.backward_layer.backward(dyb)[:, ::-1]
 
     def get_config(self):
         inner = {"class_name": type(self.forward_layer).__name__, "config": self.forward_layer.get_config()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers
+from .. import checks, initializers
 from ..errors import ConfigError
 from ..functional import conv as F
 from ..registry import register_layer
@@ -17,14 +17,7 @@ from .base import Layer
 
 def _int_tuple(layer: str, name: str, value, n: int, low: int = 1) -> tuple[int, ...]:
     """``value`` (an int or a tuple of ``n`` ints, each >= low) as a tuple of ``n`` ints."""
-    items = value if isinstance(value, (tuple, list)) else (value,) * n
-    ok = len(items) == n and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                 and v >= low for v in items)
-    if not ok:
-        kind = "a positive integer" if low >= 1 else "an integer >= 0"
-        also = f" or a tuple of {n} such" if n > 1 else ""
-        raise ConfigError(f"{layer}: {name} must be {kind}{also}. Received: {name}={value!r}")
-    return tuple(int(v) for v in items)
+    return checks.int_tuple(layer, name, value, n, low)
 
 
 def resolve_padding(layer: str, padding, kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -73,16 +66,10 @@ class _ConvND(Layer):
         fan_in = self.in_channels * int(np.prod(self.kernel_size))
         fan_out = self.out_channels * int(np.prod(self.kernel_size))
         shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.params["W"] = initializers.get(self.kernel_initializer)(shape, fan_in, fan_out, rng, self.dtype)
-        if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)(
-                (self.out_channels,), fan_in, fan_out, rng, self.dtype)
         F.check_window_fits(self.describe(), input_shape[1:], self.kernel_size, self.pads, self.dilation)
-
-    def param_shapes(self, input_shape):
-        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
-        shapes = {"W": (self.out_channels, self.in_channels) + tuple(self.kernel_size)}
-        return {**shapes, "b": (self.out_channels,)} if self.use_bias else shapes
+        self.add_weight("W", shape, self.kernel_initializer, fan_in=fan_in, fan_out=fan_out)
+        if self.use_bias:
+            self.add_weight("b", (self.out_channels,), self.bias_initializer, fan_in=fan_in, fan_out=fan_out)
 
     def compute_output_shape(self, input_shape):
         F.check_window_fits(self.describe(), tuple(input_shape[1:]), self.kernel_size, self.pads,

@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import initializers
-from ..errors import ConfigError
+from .. import checks, initializers
 from ..registry import register_layer
 from .base import Layer
 
 
 def _positive_int(layer: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{layer}: {name} must be a positive integer. Received: {name}={value!r}")
-    return int(value)
+    return checks.integer(layer, name, value, low=1)
 
 
 @register_layer
@@ -65,15 +62,9 @@ class Dense(Layer):
 
     def _build(self, input_shape, rng):
         fan_in, fan_out = self.in_features, self.out_features
-        self.params["W"] = initializers.get(self.kernel_initializer)(
-            (fan_in, fan_out), fan_in, fan_out, rng, self.dtype)
+        self.add_weight("W", (fan_in, fan_out), self.kernel_initializer, fan_in=fan_in, fan_out=fan_out)
         if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)(
-                (fan_out,), fan_in, fan_out, rng, self.dtype)
-
-    def param_shapes(self, input_shape):
-        """Shapes of the parameters ``build`` creates, without allocating (checked by model loading)."""
-        return {"W": (self.in_features, self.out_features), **({"b": (self.out_features,)} if self.use_bias else {})}
+            self.add_weight("b", (fan_out,), self.bias_initializer, fan_in=fan_in, fan_out=fan_out)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.out_features,)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
+from .. import checks
 from ..registry import register_layer
 from .base import Layer
 
@@ -38,9 +38,8 @@ class Dropout(Layer):
 
     def __init__(self, rate: float = 0.5, *, name: str | None = None) -> None:
         super().__init__(name=name)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-            raise ConfigError(f"Dropout: rate must be a number in [0, 1). Received: rate={rate!r}")
-        self.rate = float(rate)
+        self.rate = checks.number(type(self).__name__, "rate", rate, 0.0, 1.0, high_open=True,
+                                  what="a number in [0, 1)")
 
     def _mask_shape(self, x):
         return x.shape

@@ -43,11 +43,7 @@ class Embedding(Layer):
         return ("N", "...")
 
     def _build(self, input_shape, rng):
-        self.params["W"] = rng.standard_normal((self.num_embeddings, self.embedding_dim)).astype(self.dtype)
-
-    def param_shapes(self, input_shape):
-        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
-        return {"W": (self.num_embeddings, self.embedding_dim)}
+        self.add_weight("W", (self.num_embeddings, self.embedding_dim), "standard_normal")
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.embedding_dim,)

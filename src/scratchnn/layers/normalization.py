@@ -59,16 +59,11 @@ class BatchNorm(Layer):
         return f"The channel axis (axis 1) must hold the {self.num_features} features."
 
     def _build(self, input_shape, rng):
-        c = self.num_features
-        self.params["gamma"] = np.ones(c, dtype=self.dtype)
-        self.params["beta"] = np.zeros(c, dtype=self.dtype)
-        self.buffers["running_mean"] = np.zeros(c, dtype=self.dtype)
-        self.buffers["running_var"] = np.ones(c, dtype=self.dtype)
-
-    def param_shapes(self, input_shape):
-        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
         c = (self.num_features,)
-        return {"gamma": c, "beta": c, "running_mean": c, "running_var": c}
+        self.add_weight("gamma", c, "ones")
+        self.add_weight("beta", c, "zeros")
+        self.add_buffer("running_mean", c, "zeros")
+        self.add_buffer("running_var", c, "ones")
 
     @staticmethod
     def _axes(x):

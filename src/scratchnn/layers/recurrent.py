@@ -93,15 +93,17 @@ class RecurrentBase(Layer):
 
     def _build(self, input_shape, rng):
         D, H, G = self.input_size, self.hidden_size, self.gates
-        k = 1.0 / np.sqrt(H)  # PyTorch's U(-1/sqrt(H), 1/sqrt(H))
-        self.params["W"] = rng.uniform(-k, k, size=(D, G * H)).astype(self.dtype)
-        self.params["U"] = rng.uniform(-k, k, size=(H, G * H)).astype(self.dtype)
-        self.params["b"] = np.zeros(G * H, dtype=self.dtype)
+        self.add_weight("W", (D, G * H), self._uniform_init)
+        self.add_weight("U", (H, G * H), self._uniform_init)
+        self.add_weight("b", (G * H,), self._bias_init)
 
-    def param_shapes(self, input_shape):
-        """Shapes of the arrays ``build`` creates, without allocating (checked when loading a file)."""
-        D, H, G = self.input_size, self.hidden_size, self.gates
-        return {"W": (D, G * H), "U": (H, G * H), "b": (G * H,)}
+    def _uniform_init(self, shape, fan_in, fan_out, rng, dtype):
+        """PyTorch's U(-1/sqrt(H), 1/sqrt(H)) for every recurrent weight."""
+        k = 1.0 / np.sqrt(self.hidden_size)
+        return rng.uniform(-k, k, size=shape).astype(dtype)
+
+    def _bias_init(self, shape, fan_in, fan_out, rng, dtype):
+        return np.zeros(shape, dtype)
 
     def compute_output_shape(self, input_shape):
         if self.return_sequences:
@@ -280,11 +282,15 @@ class LSTM(RecurrentBase):
         super().__init__(input_size, hidden_size, return_sequences, name=name)
         self.unit_forget_bias = bool(unit_forget_bias)
 
-    def _build(self, input_shape, rng):
-        super()._build(input_shape, rng)
-        H = self.hidden_size
+    def _bias_init(self, shape, fan_in, fan_out, rng, dtype):
+        b = np.zeros(shape, dtype)
         if self.unit_forget_bias:
-            self.params["b"][H:2 * H] = 1.0
+            b[self.hidden_size:2 * self.hidden_size] = 1.0  # forget gate open at the start
+        return b
+
+    def build(self, input_shape, rng=None, dtype=None):
+        super().build(input_shape, rng, self.dtype if dtype is None else dtype)
+        H = self.hidden_size
         # sigmoid(z) = 0.5 tanh(0.5 z) + 0.5: per-column scale s and offset for one tanh call
         self._scale = np.full(4 * H, 0.5, self.dtype)
         self._scale[2 * H:3 * H] = 1.0
@@ -441,10 +447,7 @@ class GRU(RecurrentBase):
 
     def _build(self, input_shape, rng):
         super()._build(input_shape, rng)
-        self.params["b_hn"] = np.zeros(self.hidden_size, self.dtype)
-
-    def param_shapes(self, input_shape):
-        return {**super().param_shapes(input_shape), "b_hn": (self.hidden_size,)}
+        self.add_weight("b_hn", (self.hidden_size,), "zeros")
 
     def forward(self, x, training=False, initial_state=None):
         N, T, _ = x.shape

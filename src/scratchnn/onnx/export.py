@@ -1,4 +1,5 @@
-"""Turn a built :class:`~scratchnn.model.Sequential` into an ONNX model, layer by layer."""
+"""Turn a built :class:`~scratchnn.Model` or :class:`~scratchnn.Sequential` into an ONNX model,
+one layer call at a time in topological order."""
 from __future__ import annotations
 
 import json
@@ -86,30 +87,42 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
     if input_name == output_name:
         raise ScratchnnError("export: input_name and output_name must differ. "
                              f"Received: input_name={input_name!r}, output_name={output_name!r}")
-    fns = [exporter_for(layer) for layer in model.layers]  # every error before any work
+    fns = {id(layer): exporter_for(layer) for layer in model.layers}  # every error before any work
 
     g = GraphBuilder(opset, dtype)
-    g.reserve(input_name)
-    g.reserve(output_name)
-    x, shape = input_name, tuple(model.input_shape)
-    for i, (layer, fn) in enumerate(zip(model.layers, fns)):
+    n_in, n_out = len(model.inputs), len(model.outputs)
+    in_names = [input_name] if n_in == 1 else [f"{input_name}_{k}" for k in range(n_in)]
+    out_names = [output_name] if n_out == 1 else [f"{output_name}_{k}" for k in range(n_out)]
+    for name in in_names + out_names:
+        g.reserve(name)
+    names = {id(t): name for t, name in zip(model.inputs, in_names)}
+    index = {id(layer): i for i, layer in enumerate(model.layers)}
+    for node in model.nodes:  # topological order; a layer called twice is exported twice, one weight set
+        layer = node.layer
+        i = index[id(layer)]
         g.prefix = f"l{i}_{type(layer).__name__.lower()}/"
+        xs = [names[id(t)] for t in node.inputs]
+        shapes = [tuple(t.shape) for t in node.inputs]
         try:
-            x = fn(layer, g, x, shape)
+            if layer.num_inputs == 1:
+                y = fns[id(layer)](layer, g, xs[0], shapes[0])
+            else:
+                y = fns[id(layer)](layer, g, xs, shapes)
         except NotExportableError:
             raise
         except ScratchnnError as exc:
             raise NotExportableError(
                 f"{layer.describe()} cannot be exported to ONNX: {exc}") from None
-        shape = tuple(layer.compute_output_shape(shape))
+        names[id(node.output)] = y
     g.prefix = ""
-    # Name the final tensor "output" (an Identity node; onnxruntime removes it when optimising).
-    g.nodes.append(("Identity", [x], [output_name], {}, g.fresh("output_identity")))
+    # Name the final tensors "output" (Identity nodes; onnxruntime removes them when optimising).
+    for t, name in zip(model.outputs, out_names):
+        g.nodes.append(("Identity", [names[id(t)]], [name], {}, g.fresh("output_identity")))
 
     elem = helper.np_dtype_to_tensor_dtype(dtype)
-    inputs = [helper.make_tensor_value_info(input_name, elem, ["N", *model.input_shape])]
-    outputs = [helper.make_tensor_value_info(output_name, elem, ["N", *shape])]
-    graph = g.to_graph(graph_name or model.name or "scratchnn_sequential", inputs, outputs,
+    inputs = [helper.make_tensor_value_info(name, elem, ["N", *t.shape]) for t, name in zip(model.inputs, in_names)]
+    outputs = [helper.make_tensor_value_info(name, elem, ["N", *t.shape]) for t, name in zip(model.outputs, out_names)]
+    graph = g.to_graph(graph_name or model.name or f"scratchnn_{type(model).__name__.lower()}", inputs, outputs,
                        doc="Exported by scratchnn " + __version__)
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="scratchnn",
@@ -119,7 +132,8 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
     meta = {
         "scratchnn_version": __version__,
         "scratchnn_layers": json.dumps(layers_config(model)),
-        "scratchnn_input_shape": json.dumps(list(model.input_shape)),
+        "scratchnn_input_shape": json.dumps([list(t.shape) for t in model.inputs] if n_in > 1
+                                            else list(model.input_shape)),
         "scratchnn_dtype": model.dtype.name,
     }
     if model.metadata:
@@ -134,7 +148,8 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
     """Write ``model`` to ``path`` as an ONNX file that predicts what ``model.predict`` does.
 
     The graph has one input ``input`` of shape ``(N, *model.input_shape)`` and one
-    output ``output``, with a dynamic batch dimension ``"N"``; weights are stored as
+    output ``output`` (for a graph model with several, ``input_0``, ``input_1``... and
+    ``output_0``...), with a dynamic batch dimension ``"N"``; weights are stored as
     initializers in ``dtype``. The file's ``metadata_props`` hold ``scratchnn_version``,
     ``scratchnn_layers`` (the JSON layer configuration, as in a model file),
     ``scratchnn_input_shape``, ``scratchnn_dtype`` and, when non-empty,
@@ -179,8 +194,11 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
     return proto
 
 
-def run_onnx(onnx_model, x: np.ndarray) -> np.ndarray:
-    """Run an exported model (a path or a ``ModelProto``) on ``x`` with onnxruntime (CPU)."""
+def run_onnx(onnx_model, x):
+    """Run an exported model (a path or a ``ModelProto``) on ``x`` with onnxruntime (CPU).
+
+    ``x`` is an array, or a list of arrays for a model with several inputs; the result is
+    an array, or a list for several outputs."""
     try:
         import onnxruntime as ort
     except ImportError as exc:
@@ -190,16 +208,21 @@ def run_onnx(onnx_model, x: np.ndarray) -> np.ndarray:
     else:
         source = onnx_model.SerializeToString()
     sess = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
-    inp = sess.get_inputs()[0]
-    dtype = np.float64 if inp.type == "tensor(double)" else np.float32
-    return sess.run(None, {inp.name: np.asarray(x, dtype=dtype)})[0]
+    ins = sess.get_inputs()
+    xs = list(x) if isinstance(x, (list, tuple)) else [x]
+    feed = {inp.name: np.asarray(a, dtype=np.float64 if inp.type == "tensor(double)" else np.float32)
+            for inp, a in zip(ins, xs)}
+    outs = sess.run(None, feed)
+    return outs[0] if len(outs) == 1 else outs
 
 
 def max_abs_diff(model, onnx_model, x) -> float:
     """``max |onnxruntime(x) - model.predict(x)|``: how closely the export matches."""
     expected = model.predict(x)
     got = run_onnx(onnx_model, x)
-    if got.shape != expected.shape:
-        raise ScratchnnError(f"the ONNX output has shape {got.shape}; "
-                             f"model.predict gives {expected.shape}")
-    return float(np.max(np.abs(got.astype(np.float64) - expected.astype(np.float64))))
+    worst = 0.0
+    for a, b in zip(got if isinstance(got, list) else [got], expected if isinstance(expected, list) else [expected]):
+        if a.shape != b.shape:
+            raise ScratchnnError(f"the ONNX output has shape {a.shape}; model.predict gives {b.shape}")
+        worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))))
+    return worst

@@ -40,16 +40,17 @@ def layer_statistics(model, x, y=None) -> list[dict]:
     x = np.asarray(x)
     if not getattr(model, "built", False):
         model.build(x.shape[1:])
-    h = np.asarray(x, dtype=model.dtype)
+    outputs: list = []
+    h = model.forward(np.asarray(x, dtype=model.dtype), training=False, record=outputs)
+    index = {id(layer): i for i, layer in enumerate(model.layers)}
     stats = []
-    for i, layer in enumerate(model.layers):
-        h = layer(h, training=False)
-        kind = type(layer).__name__
-        s = {"name": f"{i}: {kind}", "kind": kind, "output": h.ravel().copy(),
-             "mean": float(h.mean()), "std": float(h.std()), "dead_fraction": None,
-             "saturated_fraction": _saturation(kind, h)}
+    for node, out in outputs:
+        kind = type(node.layer).__name__
+        s = {"name": f"{index[id(node.layer)]}: {kind}", "kind": kind, "output": out.ravel().copy(),
+             "mean": float(out.mean()), "std": float(out.std()), "dead_fraction": None,
+             "saturated_fraction": _saturation(kind, out)}
         if kind in ("ReLU",):
-            per_unit = h.reshape(len(h), -1)
+            per_unit = out.reshape(len(out), -1)
             s["dead_fraction"] = float(np.mean(np.all(per_unit <= 0, axis=0)))
         stats.append(s)
     if y is not None:
@@ -57,11 +58,13 @@ def layer_statistics(model, x, y=None) -> list[dict]:
             raise ValueError("layer_statistics: gradients need a compiled model (model.compile(loss=...))")
         target = model.loss.prepare_targets(np.asarray(y), model.dtype)
         model.loss.forward(h, target)
-        dy = model.loss.backward()
-        for i in range(len(model.layers) - 1, -1, -1):
-            stats[i]["grad"] = np.asarray(dy).ravel().copy()
-            stats[i]["grad_std"] = float(np.std(dy))
-            dy = model.layers[i].backward(dy)
+        grads: list = []
+        model.backward(model.loss.backward(), record=grads)
+        by_node = {id(node): d for node, d in grads}
+        for (node, _), s in zip(outputs, stats):
+            dy = by_node[id(node)]
+            s["grad"] = np.asarray(dy).ravel().copy()
+            s["grad_std"] = float(np.std(dy))
     return stats
 
 
@@ -96,9 +99,10 @@ def plot_layer_statistics(model, x, y=None, *, bins: int = 60,
         path: (keyword) save a PNG there.
     """
     from ..layers.activations import Activation
+    from ..registry import LAYERS
 
     all_stats = layer_statistics(model, x, y)
-    kinds = {s["name"]: isinstance(model.layers[i], Activation) for i, s in enumerate(all_stats)}
+    kinds = {s["name"]: issubclass(LAYERS.get(s["kind"], object), Activation) for s in all_stats}
     stats = [s for s in all_stats if kinds[s["name"]] and s["kind"] not in _SKIP]
     if not stats:
         stats = [s for s in all_stats if s["kind"] not in _SKIP]
