@@ -250,7 +250,10 @@ def layer_profile(model, x, y, threads: int, cpu: bool = False, repeats: int = 2
                 d = model.layers[i].backward(d)
                 note(f"b{i}", t)
             t = clock()
-            model.optimizer.step(model.parameters())
+            if hasattr(model.optimizer, "step_flat"):  # as train_step does: one fused update
+                model.optimizer.step_flat(model.flat_params, model.flat_grads, model.flat_layout)
+            else:  # a scratchnn from before the flat buffers (for a before/after profile)
+                model.optimizer.step(model.parameters())
             note("optimizer", t)
             note("step", t_step)
     stat = {k: (1000 * median(v[2:]), 1000 * min(v[2:])) for k, v in times.items()}

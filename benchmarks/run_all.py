@@ -8,6 +8,7 @@ and only when every benchmark finished.
 
     python benchmarks/run_all.py --machine "2-core laptop, quiet"     # the full set (about 30 min)
     python benchmarks/run_all.py --quick --output /tmp/bench.json     # a smoke run (minutes)
+    python benchmarks/run_all.py --set "lstm_chars.py=--steps 60 --repeats 3"   # other settings for one
 """
 from __future__ import annotations
 
@@ -69,15 +70,23 @@ def main() -> None:
     p.add_argument("--only", default="", help="comma-separated script names to run (default: all)")
     p.add_argument("--data-dir", default=None, help="MNIST folder, passed to the MNIST benchmarks")
     p.add_argument("--text", default=None, help="tinyshakespeare.txt, passed to the LSTM benchmark")
+    p.add_argument("--set", action="append", default=[], metavar="SCRIPT=ARGS",
+                   help="run SCRIPT with ARGS instead of its default settings (repeatable)")
     p.add_argument("--output", default=str(REPO / "docs" / "_data" / "benchmarks.json"))
     args = p.parse_args()
+    overrides = {}
+    for item in args.set:
+        script, sep, rest = item.partition("=")
+        if not sep or script not in {b[1] for b in BENCHMARKS}:
+            p.error(f"--set takes SCRIPT=ARGS with SCRIPT one of {[b[1] for b in BENCHMARKS]}; got {item!r}")
+        overrides[script] = rest.split()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     machine = args.machine or machine_description(args.threads)
     runs = []
     for name, script, full, quick in BENCHMARKS:
         if only and script not in only:
             continue
-        bench_args = [*(quick if args.quick else full), "--threads", str(args.threads)]
+        bench_args = [*overrides.get(script, quick if args.quick else full), "--threads", str(args.threads)]
         if args.data_dir and script in ("mlp_mnist.py", "cnn_mnist.py"):
             bench_args += ["--data-dir", args.data_dir]
         if args.text and script == "lstm_chars.py":
