@@ -8,10 +8,12 @@ are older than :data:`STALE_TMP_SECONDS`).
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import time
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 #: Temporary files older than this are removed by the next save to the same path.
 STALE_TMP_SECONDS = 24 * 3600
@@ -77,9 +79,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     ``.<name>.tmp-<pid>-<random>`` in the same folder (a rename is atomic only
     within one file system); one left behind by a killed writer is deleted by
     the next ``atomic_write`` to the same path.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder (or ends with a separator); names ``path``.
+        FileNotFoundError: the folder to write into does not exist; names that folder, never
+            the temporary file.
     """
     path = os.fspath(path)
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise IsADirectoryError(21, "cannot write a file over a folder (give a file name such as model.npz inside it)", path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), directory)
     _remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{_tmp_prefix(path)}{os.getpid()}-")
     try:

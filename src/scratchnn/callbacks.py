@@ -215,14 +215,27 @@ class ReduceLROnPlateau(_Monitor):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar per epoch (``verbose=1``) or one line per epoch (``verbose=2``)."""
+    """A tqdm bar per epoch (``verbose=1``) or one line per epoch (``verbose=2``, on stdout).
+
+    The bar is drawn on stderr only when stderr is a terminal: redirected into a file or
+    a pipe, carriage-return frames would fill a log, so ``verbose=1`` then writes one
+    plain line per epoch to stderr instead.
+    """
 
     def __init__(self, epochs: int, steps: int, verbose: int = 1, first_epoch: int = 0) -> None:
         self.epochs, self.steps, self.verbose, self.first_epoch = epochs, steps, verbose, first_epoch
         self.bar = None
 
+    @staticmethod
+    def _terminal() -> bool:
+        import sys
+        try:
+            return bool(sys.stderr.isatty())
+        except (AttributeError, ValueError):
+            return False
+
     def on_epoch_begin(self, epoch, logs=None):
-        if self.verbose == 1:
+        if self.verbose == 1 and self._terminal():
             from tqdm.auto import tqdm
             self.bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.first_epoch + self.epochs}",
                             unit="batch", leave=True, dynamic_ncols=True)
@@ -241,6 +254,9 @@ class ProgressBar(Callback):
             self.bar = None
         elif self.verbose == 2:
             print(f"Epoch {epoch + 1}/{self.first_epoch + self.epochs} - {text}", flush=True)
+        elif self.verbose == 1:  # not a terminal: a plain line where the bar would have been
+            import sys
+            print(f"Epoch {epoch + 1}/{self.first_epoch + self.epochs} - {text}", file=sys.stderr, flush=True)
 
 
 def _fmt(v) -> str:

@@ -604,6 +604,27 @@ class Model:
         _check_count("predict", "batch_size", batch_size, 1)
         return self._predict_arrays(self._prepare_x(x), batch_size)
 
+    def predict_proba(self, x, batch_size: int = 1024):
+        """Probabilities for ``x``: :meth:`predict`'s logits turned by the compiled loss's link
+        (:meth:`~scratchnn.losses.Loss.probabilities`).
+
+        ``SoftmaxCrossEntropy`` -> softmax over the last axis (rows sum to 1);
+        ``BinaryCrossEntropyWithLogits`` -> elementwise sigmoid. :meth:`predict` itself
+        returns logits, what those losses take. With several outputs, a list.
+
+        Raises:
+            ConfigError: the model's loss does not take logits (nothing to convert: use
+                :meth:`predict`), or it has no loss (compile it, or load it with its loss).
+        """
+        if not self.losses or not all(loss.from_logits for loss in self.losses):
+            raise ConfigError("predict_proba needs a model trained on logits (loss SoftmaxCrossEntropy or "
+                              "BinaryCrossEntropyWithLogits); this one's outputs are not logits, use predict. "
+                              f"Received: loss={type(self.loss).__name__ if self.loss is not None else None}")
+        y_hat = self.predict(x, batch_size)
+        if len(self.outputs) == 1:
+            return self.loss.probabilities(y_hat)
+        return [loss.probabilities(o) for loss, o in zip(self.losses, y_hat)]
+
     def _evaluate_arrays(self, xs, ys, batch_size: int = 1024) -> dict[str, float]:
         y_hat = self._predict_arrays(xs, batch_size)
         outs = [y_hat] if len(self.outputs) == 1 else y_hat

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -80,18 +81,30 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
                   cell: str = "lstm", lr: float = 2e-3, clip_norm: float | None = 5.0,
                   val_fraction: float = 0.1, eval_every: int = 200, eval_sequences: int = 64,
                   seed: int = 0, model: Sequential | None = None, verbose: int = 1,
-                  print_fn=print) -> tuple[Sequential, dict]:
+                  print_fn=print, on_eval: Callable[[Sequential, dict], None] | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> tuple[Sequential, dict]:
     """Train a character model on ``text`` for ``steps`` Adam steps on random windows.
 
     Gradient clipping (``clip_norm``, the global L2 norm of all gradients, as
     ``torch.nn.utils.clip_grad_norm_``) keeps BPTT's occasional exploding gradients
     from wrecking the weights. Validation is the last ``val_fraction`` of the text.
-    Pass ``model`` to continue training a loaded model (its vocabulary is used).
+    Pass ``model`` to continue training a loaded model (its vocabulary is used; its
+    ``metadata["steps_trained"]`` moves the batch sampler on, so a resumed run does not
+    repeat the batches it has seen).
+
+    Checkpoints and interruption: ``on_eval(model, log)`` is called after every
+    evaluation (every ``eval_every`` steps and at the end) -- a command line saves the
+    model there; ``should_stop()`` is asked after every step, and a true answer ends
+    training cleanly after that step (``log["interrupted"] = True``), e.g. on Ctrl-C.
 
     Returns:
         ``(model, log)`` where ``log`` has lists ``step``, ``train_bpc``, ``val_bpc``
-        and the final ``val_bpc`` and ``seconds``.
+        and the final ``val_bpc``, ``seconds``, ``steps_done`` and ``interrupted``.
     """
+    for name, v in (("steps", steps), ("seq_len", seq_len), ("batch_size", batch_size),
+                    ("eval_every", eval_every)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ConfigError(f"{name} must be an integer >= 1. Received: {name}={v!r}")
     if model is None:
         vocab = CharVocab.from_text(text)
         model = build_char_lm(vocab, embedding_dim, hidden_size, num_layers, cell, seed)
@@ -107,17 +120,20 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
     seq_len = min(seq_len, max(1, len(val_ids) - 1), len(train_ids) - 2)
     if not model.built:
         model.build((seq_len,))
-    rng = np.random.default_rng(seed)
+    done_before = int(model.metadata.get("steps_trained", 0))
+    rng = np.random.default_rng(seed if not done_before else [seed, done_before])
     batches = random_batches(train_ids, seq_len, batch_size, rng)
-    log: dict = {"step": [], "train_bpc": [], "val_bpc": []}
-    running, count = 0.0, 0
+    log: dict = {"step": [], "train_bpc": [], "val_bpc": [], "interrupted": False}
+    running, count, done = 0.0, 0, 0
     start = time.perf_counter()
     for step in range(1, steps + 1):
         xb, yb = next(batches)
         loss, _ = model.train_step(xb.astype(model.dtype), yb)
         running += loss
         count += 1
-        if step % eval_every == 0 or step == steps:
+        done = step
+        stop = should_stop is not None and should_stop()
+        if stop or step % eval_every == 0 or step == steps:
             val = bits_per_char(model, val_ids, seq_len, max_sequences=eval_sequences)
             log["step"].append(step)
             log["train_bpc"].append(running / count / math.log(2.0))
@@ -126,10 +142,19 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
                 print_fn(f"step {step:>6}/{steps}  train {log['train_bpc'][-1]:.3f} bits/char  "
                          f"val {val:.3f} bits/char  ({time.perf_counter() - start:.0f} s)")
             running, count = 0.0, 0
+            model.metadata["val_bits_per_char"] = val
+            model.metadata["steps_trained"] = done_before + step
+            log["steps_done"] = step
+            if on_eval is not None:
+                on_eval(model, log)
+        if stop:
+            log["interrupted"] = True
+            break
     log["val_bpc_final"] = log["val_bpc"][-1] if log["val_bpc"] else float("nan")
     log["seconds"] = time.perf_counter() - start
+    log["steps_done"] = done
     model.metadata["val_bits_per_char"] = log["val_bpc_final"]
-    model.metadata["steps_trained"] = int(model.metadata.get("steps_trained", 0)) + steps
+    model.metadata["steps_trained"] = done_before + done
     return model, log
 
 
@@ -161,6 +186,16 @@ def sample(model: Sequential, length: int = 500, *, prompt: str = "", temperatur
     temperatures (0.5) give safer, more repetitive text, higher ones (1.2) wilder
     text; ``temperature=0`` picks the most likely character every time. The
     recurrent state is carried from step to step, so each character costs one step.
+    :func:`sample_stream` yields the same characters one at a time.
+    """
+    return prompt + "".join(sample_stream(model, length, prompt=prompt, temperature=temperature, seed=seed))
+
+
+def sample_stream(model: Sequential, length: int = 500, *, prompt: str = "", temperature: float = 1.0,
+                  seed: int | None = None) -> Iterator[str]:
+    """The characters :func:`sample` generates after ``prompt``, one at a time, as they are drawn.
+
+    Every argument is checked before the first character is yielded.
     """
     if not (isinstance(temperature, (int, float)) and temperature >= 0):
         raise ConfigError(f"temperature must be >= 0. Received: temperature={temperature!r}")
@@ -169,6 +204,12 @@ def sample(model: Sequential, length: int = 500, *, prompt: str = "", temperatur
     vocab = vocab_of(model)
     rng = np.random.default_rng(seed)
     n_rec = len(_recurrent_layers(model))
+    if prompt:
+        vocab.encode(prompt)  # unknown characters: DataError now, not at the first next()
+    return _generate(model, vocab, length, prompt, temperature, rng, n_rec)
+
+
+def _generate(model, vocab, length, prompt, temperature, rng, n_rec) -> Iterator[str]:
     states: list = [None] * n_rec
     if prompt:
         ids = vocab.encode(prompt)
@@ -177,8 +218,7 @@ def sample(model: Sequential, length: int = 500, *, prompt: str = "", temperatur
     if not model.built:
         model.build((len(ids),))
     logits, states = _step(model, ids, states)
-    out = []
-    for _ in range(length):
+    for i in range(length):
         if temperature == 0:
             nxt = int(np.argmax(logits))
         else:
@@ -186,6 +226,6 @@ def sample(model: Sequential, length: int = 500, *, prompt: str = "", temperatur
             p = np.exp(z - z.max())
             p /= p.sum()
             nxt = int(rng.choice(vocab.size, p=p))
-        out.append(nxt)
-        logits, states = _step(model, np.array([nxt]), states)
-    return prompt + vocab.decode(out)
+        yield vocab.chars[nxt]
+        if i + 1 < length:
+            logits, states = _step(model, np.array([nxt]), states)

@@ -157,11 +157,11 @@ def test_demo_xor_and_spirals(tmp_path, capsys):
 # ----------------------------------------------------------------- bad input
 @pytest.mark.parametrize("argv, code, match", [
     (["train", "--dataset", "cifar"], 2, "invalid choice: 'cifar'"),
-    (["train", "--model", "resnet"], 2, "invalid choice: 'resnet'"),
+    (["train", "--model", "alexnet"], 2, "invalid choice: 'alexnet'"),
     (["train", "--epochs", "0"], 2, "expected a positive integer"),
     (["train", "--lr", "nan"], 2, "expected a positive number"),
     (["frobnicate"], 2, "invalid choice"),
-    (["demo", "xor", "--epochs", "-3"], 1, "--epochs must be a positive integer"),
+    (["demo", "xor", "--epochs", "-3"], 2, "argument --epochs: expected an integer from 1"),
     (["evaluate", "missing.npz"], 1, "model file not found: missing.npz"),
     (["summary", "missing.npz"], 1, "model file not found"),
 ])

@@ -1,14 +1,11 @@
-"""Time-series utilities, the forecasting workflow, its plot and the forecast/textgen commands."""
+"""Time-series utilities and the textgen commands (forecasting: test_forecasting.py)."""
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 
 import scratchnn as sn
 from scratchnn.datasets import timeseries as ts
-from scratchnn.forecast import fit_forecaster, predict_windows
 
 
 def test_load_csv_column(tmp_path):
@@ -64,84 +61,15 @@ def test_baselines_and_errors():
     np.testing.assert_allclose(scaler.inverse(scaler.transform([5.0, -1.0])), [5.0, -1.0])
 
 
-def test_scaler_is_fitted_on_the_training_part_only():
-    s = np.concatenate([np.zeros(70), 1000 + np.arange(30.0)])  # the future jumps far away
-    res = fit_forecaster(s, window=5, epochs=1, hidden_size=4, val_fraction=0.15, test_fraction=0.15)
-    scaler = res.model.metadata["forecast"]["scaler"]
-    assert scaler["mean"] == 0.0, "the scaler saw validation or test values"
-
-
-def test_forecaster_beats_naive_on_a_cycle_and_reports_honestly(tmp_path):
-    t = np.arange(500)
-    rng = np.random.default_rng(0)
-    s = 10 + 5 * np.sin(2 * np.pi * t / 20) + 0.2 * rng.standard_normal(500)
-    res = fit_forecaster(s, window=24, horizon=3, season=20, hidden_size=16, epochs=25, seed=0,
-                         name="cycle", time=2000 + t / 12)
-    assert res.predicted.shape == res.actual.shape == (len(res.start), 3)
-    assert set(res.scores) == {"model", "naive", "seasonal_naive"}
-    assert res.scores["model"]["rmse"] < res.scores["naive"]["rmse"]
-    text = res.report()
-    for needle in ("RMSE", "MAE", "naive (last value)", "seasonal naive (m=20)", "RMSE by step ahead"):
-        assert needle in text
-    # a pure random walk: the model must not be reported as winning when it loses
-    walk = np.cumsum(rng.standard_normal(400))
-    rw = fit_forecaster(walk, window=10, hidden_size=8, epochs=3, seed=1)
-    won = rw.scores["model"]["rmse"] < rw.scores["naive"]["rmse"]
-    assert ("NOT beat" in rw.verdict() or "level with" in rw.verdict()) or won
-    if not won:
-        assert "beats" not in rw.verdict()
-    # saved model predicts the same forecasts from its metadata
-    path = tmp_path / "f.npz"
-    res.model.save(path)
-    loaded = sn.load_model(path)
-    meta = loaded.metadata["forecast"]
-    scaler = ts.Scaler(**meta["scaler"])
-    X, _ = ts.sliding_windows(s, 24, 3)
-    np.testing.assert_allclose(predict_windows(loaded, X[res.start - 24], scaler, meta["relative"]),
-                               res.predicted, rtol=1e-6, atol=1e-6)
-
-
-def test_plot_forecast(tmp_path):
-    from matplotlib.figure import Figure
-
-    from scratchnn.plots.forecast import plot_forecast
-
-    s = np.sin(np.arange(300) / 5.0)
-    res = fit_forecaster(s, window=12, horizon=2, epochs=2, hidden_size=4, cell="gru")
-    fig = plot_forecast(res, step=2, path=tmp_path / "f.png")
-    assert isinstance(fig, Figure) and (tmp_path / "f.png").stat().st_size > 1000
-    labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert labels[0] == "actual" and labels[1].startswith("GRU (RMSE") and labels[2].startswith("naive")
-    with pytest.raises(ValueError, match="step must be in"):
-        plot_forecast(res, step=3)
-
-
 def _cli(argv):
     from scratchnn.cli import ArgumentParser
-    from scratchnn.cli import forecast as forecast_cmd
     from scratchnn.cli import textgen as textgen_cmd
 
     parser = ArgumentParser(prog="scratchnn")
     sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
-    forecast_cmd.register(sub)
     textgen_cmd.register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
-
-
-def test_forecast_command(tmp_path, capsys):
-    csv = tmp_path / "m.csv"
-    t = np.arange(240)
-    csv.write_text("time,value\n" + "\n".join(f"{2000 + i / 12:.4f},{100 + 10 * np.sin(i / 2):.3f}" for i in t))
-    out = tmp_path / "run"
-    assert _cli([
-        "forecast", str(csv), "--window", "12", "--horizon", "2", "--season", "12", "--epochs", "2",
-        "--hidden", "8", "--clip-norm", "1.0", "--out", str(out), "--plot", "--quiet"]) == 0
-    text = capsys.readouterr().out
-    assert "naive (last value)" in text and "seasonal naive (m=12)" in text
-    report = json.loads((out / "report.json").read_text())
-    assert set(report["scores"]) == {"model", "naive", "seasonal_naive"}
-    assert (out / "forecast.png").exists() and sn.load_model(out / "model.npz").metadata["forecast"]["window"] == 12
 
 
 def test_textgen_commands(tmp_path, capsys):

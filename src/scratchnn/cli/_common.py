@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
+from .options import HelpFormatter
+from .run_folder import UsageError  # noqa: F401  (re-exported: commands raise it for bad combinations)
 
 IMAGE_SHAPE = (28, 28)
 
@@ -25,7 +27,12 @@ def add_parser(subparsers, name: str, help: str, description: str, examples: str
     """A subcommand parser with its examples in the epilog."""
     return subparsers.add_parser(name, help=help, description=description,
                                  epilog="examples:\n" + examples,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
+
+
+def add_force(parser: argparse.ArgumentParser, what: str = "an existing output folder") -> None:
+    """The ``--force`` flag: allow replacing ``what`` (otherwise refused before any work)."""
+    parser.add_argument("--force", action="store_true", help=f"replace {what} (default: refuse)")
 
 
 def default_run_dir(root: str = "runs") -> Path:
@@ -127,3 +134,24 @@ def check_choice(value: str, choices, what: str) -> str:
 
 def stderr(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def trained_with_data(model) -> bool:
+    """True for a model written by ``scratchnn train --data`` (its metadata says how to read its inputs)."""
+    return isinstance(model.metadata, dict) and isinstance(model.metadata.get("data"), dict)
+
+
+def load_trained_model(path: str | os.PathLike):
+    """A model from ``scratchnn train``: one trained with ``--data`` (any input), else an image
+    classifier as :func:`load_image_classifier` checks it.
+
+    Raises:
+        FileNotFoundError, ModelFileError, ShapeError (as :func:`load_image_classifier`).
+    """
+    from ..io import load_model
+
+    file = model_file_path(path)
+    model = load_model(file)
+    if trained_with_data(model):
+        return model, file
+    return load_image_classifier(file)

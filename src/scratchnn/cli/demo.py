@@ -5,13 +5,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import add_parser, prepare_out_dir, say
+from ._common import UsageError, add_force, add_parser, prepare_out_dir, say
+from .options import integer, nonneg_int, positive_float
 
 EXAMPLES = """\
   scratchnn demo xor                  # the article's 2-4-1 sigmoid network on XOR
   scratchnn demo spirals              # three interleaved spirals, a 2-64-64-3 ReLU MLP
   scratchnn demo moons --out pics     # also: circles
-  scratchnn demo xor --epochs 1000    # too few steps for sigmoid units: see it fail
+  scratchnn demo xor --epochs 100     # too few steps for sigmoid units: see it fail
+
+The pictures go to --out (default runs/demo-<name>), replacing the demos' own earlier
+pictures there; a folder holding other files is refused unless --force.
 """
 DEMOS = ("xor", "spirals", "moons", "circles")
 
@@ -22,27 +26,28 @@ def register(subparsers) -> None:
                    description="Train a small network on a 2-D toy problem, print how it did and save "
                    "a picture of its decision boundary and its loss curve.", examples=EXAMPLES)
     p.add_argument("name", choices=DEMOS, help="which problem")
-    p.add_argument("--epochs", type=int, help="training epochs (default: xor 5000, others 300)")
-    p.add_argument("--lr", type=float, help="learning rate (default: xor 1.0 (SGD), others 0.01 (Adam))")
-    p.add_argument("--seed", type=int, default=0, help="seed of data and weights (default: 0)")
+    p.add_argument("--epochs", type=integer(1, 1_000_000), help="training epochs (default: xor 5000, others 300)")
+    p.add_argument("--lr", type=positive_float, help="learning rate (default: xor 1.0 (SGD), others 0.01 (Adam))")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of data and weights (default: 0)")
     p.add_argument("--out", metavar="DIR", help="folder for the PNGs (default: runs/demo-<name>)")
+    add_force(p, "other files in --out")
     p.set_defaults(func=run)
 
 
-def _check(args):
-    from ..errors import ConfigError
-
-    if args.epochs is not None and args.epochs <= 0:
-        raise ConfigError(f"--epochs must be a positive integer. Received: {args.epochs}")
-    if args.lr is not None and not args.lr > 0:
-        raise ConfigError(f"--lr must be positive. Received: {args.lr}")
-    if args.seed < 0:
-        raise ConfigError(f"--seed must be >= 0. Received: {args.seed}")
+def _pictures(name: str) -> tuple[str, str]:
+    return (f"{name}_decision_boundary.png", "xor_loss.png" if name == "xor" else f"{name}_history.png")
 
 
 def run(args) -> int:
-    _check(args)
-    out = prepare_out_dir(args.out or Path("runs") / f"demo-{args.name}")
+    from .run_folder import existing_files
+
+    target = Path(args.out or Path("runs") / f"demo-{args.name}")
+    own = {f for name in DEMOS for f in _pictures(name)}  # demos may share a folder
+    others = [f for f in existing_files(target, limit=1000) if f not in own]
+    if others and not args.force:
+        raise UsageError(f"--out {target} already holds other files ({', '.join(others[:4])}); pass --force "
+                         "to write the pictures there anyway, or choose another folder")
+    out = prepare_out_dir(target)
     if args.name == "xor":
         return _xor(args, out)
     return _toy(args, out)

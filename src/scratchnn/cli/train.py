@@ -9,23 +9,39 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
-from ._common import add_parser, default_run_dir, link_latest, prepare_out_dir, say, stderr
+from ._common import (
+    UsageError,
+    add_force,
+    add_parser,
+    default_run_dir,
+    link_latest,
+    say,
+    stderr,
+)
+from .run_folder import RunFolder
 
 EXAMPLES = """\
   scratchnn train                                   # MLP on the bundled MNIST subset (no download)
   scratchnn train --dataset mnist --epochs 10 --out runs/mlp
-  scratchnn train --dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist
+  scratchnn train --dataset fashion-mnist           # found locally, else downloaded once
   scratchnn train --dataset mnist --model cnn --epochs 3
   scratchnn train --resume runs/mlp/model.npz       # finish an interrupted run
   scratchnn train --resume runs/mlp/model.npz --epochs 2   # ... or train 2 more epochs
+  scratchnn train --data photos/ --color rgb --size 32      # one subfolder per class (CNN for RGB)
+  scratchnn train --data kmnist/                            # any train/test IDX pair
+  scratchnn train --data arrays.npz                         # x_train, y_train[, x_test, y_test]
+  scratchnn train --data table.csv --target species         # a CSV table (classification)
+  scratchnn train --data table.csv --target price --task regression --impute
 
 Data sets: 'bundled' (10,000 + 2,000 MNIST images inside the package), 'mnist' and
 'fashion-mnist' (60,000 + 10,000 images), looked for in --data-dir, $SCRATCHNN_DATA,
 ~/.cache/scratchnn and /usr/share/datasets, else downloaded (SHA-256 checked).
 Writes into --out: model.npz (saved after every epoch), history.json, results.json and
 PNG plots (training curves, confusion matrix, misclassified images, first-layer weights,
-activations and gradients per layer).
+activations and gradients per layer). The run is written into a hidden folder beside
+--out and renamed to it when complete, so --out never mixes two runs; an existing,
+non-empty --out is refused unless --force. After Ctrl-C the folder holds the last
+epoch's model.npz, and --resume continues it in place.
 """
 
 
@@ -86,14 +102,42 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of weights, split and shuffling (default: 0)")
     p.add_argument("--val-fraction", type=_fraction, default=0.1,
                    help="fraction of the training images held out for validation, stratified (default: 0.1)")
-    p.add_argument("--data-dir", metavar="DIR", help="folder with the IDX files of --dataset")
+    p.add_argument("--data-dir", metavar="DIR", help="folder with the IDX files of --dataset (default: "
+                   "searched, see below)")
     p.add_argument("--no-download", action="store_true", help="never download data sets")
     p.add_argument("--out", metavar="DIR", help="output folder (default: runs/<date-time>, linked as runs/latest)")
-    p.add_argument("--resume", metavar="MODEL", help="continue training a model.npz written by this command")
+    add_force(p, "the run already in --out")
+    p.add_argument("--resume", metavar="MODEL", help="continue training a model.npz written by this command, "
+                   "in its folder (default: start a new run)")
     p.add_argument("--progress", choices=("bar", "lines", "none"), default="bar",
                    help="progress display: a bar per epoch, one line per epoch, or nothing (default: bar)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    _register_data_flags(p)
     p.set_defaults(func=run)
+
+
+def _register_data_flags(p) -> None:
+    """The flags of ``--data PATH`` (your own data; see :mod:`scratchnn.cli.train_data`)."""
+    from .train_data import parse_size
+
+    g = p.add_argument_group("your own data", "train on --data PATH instead of a named --dataset")
+    g.add_argument("--data", metavar="PATH", help="an image folder (one subfolder per class, optional "
+                   "train/ and test/), a folder with a train/test IDX pair, an .npz (x_train, y_train"
+                   "[, x_test, y_test]) or a .csv table (with --target)")
+    g.add_argument("--target", metavar="COL", help="CSV: the column to predict")
+    g.add_argument("--task", choices=("classification", "regression"),
+                   help="CSV/NPZ: default from the target (text or few integers: classification)")
+    g.add_argument("--color", choices=("grayscale", "rgb"), help="image folders: channels (default: grayscale)")
+    g.add_argument("--size", type=parse_size, metavar="N|HxW", help="image folders: resize to this (default: 28)")
+    g.add_argument("--strict", action="store_true", help="image folders: refuse unreadable files instead of "
+                   "skipping them")
+    g.add_argument("--impute", action="store_true", help="CSV: fill missing inputs with the training "
+                   "median / most frequent value instead of refusing them")
+    g.add_argument("--drop", action="append", metavar="COL", help="CSV: leave this column out (repeatable)")
+    g.add_argument("--test-fraction", type=_fraction, metavar="F", help="held out for testing where the data has no test "
+                   "part, stratified and seeded (default: 0.2)")
+    g.add_argument("--stream", action="store_true", help="image folders: read batches from disk instead of "
+                   "loading every image (automatic above 2 GiB of inputs)")
 
 
 def _write_json(path: Path, data) -> None:
@@ -104,41 +148,65 @@ def _write_json(path: Path, data) -> None:
 
 
 def run(args) -> int:
+    from ._common import model_file_path
+
+    if args.resume:
+        model_file_path(args.resume)  # a missing model fails before any folder is made
+    # 1. The output folder first: an existing run or a non-writable folder fails now, not after training.
+    default_out = args.out is None and not args.resume
+    if args.out is not None:
+        run_dir = RunFolder(args.out, force=args.force)
+    elif args.resume:  # carry on in the resumed run's folder
+        run_dir = RunFolder(Path(args.resume).parent if not Path(args.resume).is_dir() else args.resume,
+                            in_place=True)
+    else:
+        run_dir = RunFolder(default_run_dir())
+    try:
+        return _run(args, run_dir, default_out)
+    except KeyboardInterrupt:
+        run_dir.finish_interrupted()
+        raise
+    except BaseException:
+        run_dir.abandon()
+        raise
+
+
+def _run(args, run_dir: RunFolder, default_out: bool) -> int:
     from .. import losses, optimizers, schedules
     from ..callbacks import ModelCheckpoint
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
     from ..zoo import build_model, default_training, model_input_shape
-    from ._common import load_image_classifier
+    from ._common import load_trained_model, trained_with_data
+    from .train_data import check_flags, run_with_data
 
-    # 1. The output folder first: a non-writable one fails now, not after training.
-    default_out = args.out is None and not args.resume
-    if args.out is not None:
-        out = prepare_out_dir(args.out)
-    elif args.resume:  # carry on in the resumed run's folder
-        out = prepare_out_dir(Path(args.resume).parent if not Path(args.resume).is_dir() else args.resume)
-    else:
-        out = prepare_out_dir(default_run_dir())
+    check_flags(args)
+    if args.data is not None:
+        return run_with_data(args)
+
+    out = run_dir.path
 
     # 2. What to train.
     resumed = None
     if args.resume:
-        resumed, resume_path = load_image_classifier(args.resume)
+        resumed, resume_path = load_trained_model(args.resume)
+        if trained_with_data(resumed):  # trained with --data: continue on the same data
+            return run_with_data(args, resumed=resumed, resume_path=resume_path, out=out)
         info = resumed.metadata.get("train", {}) if isinstance(resumed.metadata, dict) else {}
         if not isinstance(info, dict):
             info = {}
         dataset = args.dataset or info.get("dataset", "bundled")
         if info.get("dataset") and args.dataset and args.dataset != info["dataset"]:
-            raise ConfigError(f"{resume_path} was trained on {info['dataset']!r}; resuming it on "
+            raise UsageError(f"{resume_path} was trained on {info['dataset']!r}; resuming it on "
                               f"{args.dataset!r} is not supported (train a new model instead).")
         name = info.get("model", args.model or "mlp")
         if args.model and args.model != name:
-            raise ConfigError(f"{resume_path} is a {name!r} model; --model {args.model} does not match.")
+            raise UsageError(f"{resume_path} is a {name!r} model; --model {args.model} does not match.")
         seed = int(info.get("seed", args.seed))
         val_fraction = float(info.get("val_fraction", args.val_fraction))
         target = int(info.get("epochs", resumed.epochs_trained))
         epochs = args.epochs or (target - resumed.epochs_trained)
         if epochs <= 0:
-            raise ConfigError(f"{resume_path} already finished its {target} epochs; pass --epochs N to train "
+            raise UsageError(f"{resume_path} already finished its {target} epochs; pass --epochs N to train "
                               "N more (at its final learning rate).")
         defaults = {"batch_size": info.get("batch_size", 128), "lr": info.get("lr", 1e-3)}
     else:
@@ -150,7 +218,7 @@ def run(args) -> int:
     batch_size = args.batch_size or int(defaults["batch_size"])
     lr = args.lr or float(defaults["lr"])
     if dataset == "bundled" and args.data_dir:
-        raise ConfigError("--data-dir is for --dataset mnist or fashion-mnist; the bundled subset ships "
+        raise UsageError("--data-dir is for --dataset mnist or fashion-mnist; the bundled subset ships "
                           "inside the package.")
 
     # 3. Data.
@@ -187,6 +255,7 @@ def run(args) -> int:
 
     # 5. Train, saving a checkpoint after every epoch.
     model_path = out / "model.npz"
+    final_model = run_dir.final / "model.npz"
     verbose = {"bar": 1, "lines": 2, "none": 0}[args.progress]
     start = time.perf_counter()
     try:
@@ -194,8 +263,8 @@ def run(args) -> int:
                   callbacks=[ModelCheckpoint(str(model_path))], verbose=verbose)
     except KeyboardInterrupt:
         if model_path.exists():
-            stderr(f"\nscratchnn: interrupted; the model after epoch {model.epochs_trained} is in {model_path}. "
-                   f"Continue with: scratchnn train --resume {model_path}")
+            stderr(f"\nscratchnn: interrupted; the model after epoch {model.epochs_trained} is in {final_model}. "
+                   f"Continue with: scratchnn train --resume {final_model}")
         raise
     seconds = time.perf_counter() - start
 
@@ -203,7 +272,7 @@ def run(args) -> int:
     scores = model.predict(x_te)
     result = model.evaluate(x_te, y_test)
     acc = result["accuracy"]
-    n_right = int(round(acc * len(y_test)))
+    n_right = round(acc * len(y_test))
     model.metadata["test"] = {"dataset": dataset, "accuracy": acc, "loss": result["loss"], "n": len(y_test)}
     model.save(model_path)
     history = model.history.to_dict()
@@ -215,13 +284,14 @@ def run(args) -> int:
     written = ["model.npz", "history.json", "results.json"]
     if not args.no_plots:
         written += _plots(out, model, history, x_te, x_test, y_test, scores, classes, title)
+    out = run_dir.publish()
     if default_out:
         link_latest(out)
 
     print(f"\nTest accuracy: {acc:.2%} ({n_right:,} of {len(y_test):,} test images, {title}), "
           f"test loss {result['loss']:.4f}; trained in {seconds:.1f} s.")
     print(f"Wrote {', '.join(written)}\n   to {out}/")
-    print(f"Next: scratchnn evaluate {model_path}   |   scratchnn predict {model_path} image.png")
+    print(f"Next: scratchnn evaluate {final_model}   |   scratchnn predict {final_model} image.png")
     return 0
 
 

@@ -6,6 +6,12 @@
 - :func:`read_idx` / :func:`write_idx`: the IDX format, validated.
 - :func:`make_xor`, :func:`make_spirals`, :func:`make_moons`, :func:`make_circles`,
   :func:`make_blobs`, :func:`xor`: toy data with a seed.
+- Your own data (:class:`LabeledData`: ``(x_train, y_train), (x_test, y_test), classes``):
+  :func:`load_image_folder` (one subfolder per class; :class:`ImageFolderStream` for folders
+  larger than memory), :func:`load_idx_pair` (any train/test IDX pair),
+  :func:`load_npz_arrays` (``x_train``, ``y_train``[, ``x_test``, ``y_test``]) and
+  :func:`load_csv_table` (a CSV table with a ``target`` column); :func:`load_data` picks
+  one of them from the path.
 - :func:`one_hot`, :func:`standardize`, :func:`train_val_split`, :func:`minibatches`,
   :func:`images_to_inputs`.
 """
@@ -18,6 +24,12 @@ from .locate import DatasetNotFoundError, cache_dir
 from .mnist import DATASETS, FASHION_MNIST, MNIST, IDXDataset, load_fashion_mnist, load_mnist
 from .toy import TOY, make_blobs, make_circles, make_moons, make_spirals, make_xor, xor
 from .utils import images_to_inputs, minibatches, one_hot, standardize, train_val_split
+from .labeled import LabeledData
+from .image_folder import ImageFolderStream, load_image_folder
+from .idx_pair import load_idx_pair
+from .arrays import load_npz_arrays
+from .tabular import TablePreprocessor, load_csv_table
+from .sources import data_kind, load_data
 
 #: Names accepted by :func:`load_dataset` and ``scratchnn train --dataset``.
 IMAGE_DATASETS = ("bundled", "mnist", "fashion-mnist")
@@ -50,6 +62,8 @@ __all__ = [
     "download_file", "DownloadError", "DatasetNotFoundError", "cache_dir", "TOY", "xor", "make_xor",
     "make_spirals", "make_moons", "make_circles", "make_blobs", "one_hot", "standardize",
     "train_val_split", "minibatches", "images_to_inputs",
+    "LabeledData", "load_image_folder", "ImageFolderStream", "load_idx_pair", "load_npz_arrays", "load_csv_table",
+    "TablePreprocessor", "load_data", "data_kind",
 ]
 # Other data modules (time series, text) register below with one import line each.
 from . import text, timeseries  # noqa: E402,F401  (issue 5: scratchnn.datasets.text / .timeseries)

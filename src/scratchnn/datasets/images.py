@@ -8,11 +8,22 @@ command line can tell the user.
 """
 from __future__ import annotations
 
+import math
 import os
+import warnings
 
 import numpy as np
 
 from ..errors import DataError
+
+#: Images with more pixels are refused before they are decoded (a decompression bomb -- a small
+#: file that decodes to gigabytes -- is refused from its header alone). 16 megapixels is more
+#: than a phone photo; a digit needs a few hundred.
+MAX_PIXELS = 16_000_000
+#: Larger images are shrunk (box filter) to at most this side before any array is made.
+WORK_SIDE = 1024
+#: Images smaller than this on a side are read, with a warning: too few pixels for a digit.
+TINY_SIDE = 8
 
 
 def _pil():
@@ -24,7 +35,13 @@ def _pil():
 
 
 def to_grayscale(img) -> tuple[np.ndarray, list[str]]:
-    """A Pillow image -> float array (H, W) in [0, 255] and notes; transparency is laid on white."""
+    """A Pillow image -> float array (H, W) in [0, 255] and notes.
+
+    A transparent image is laid on a background that contrasts with its ink: the ink is
+    what is opaque, so light ink (a white digit drawn on a transparent, dark-mode canvas)
+    goes on black and dark ink on white. Laying everything on white would make a white
+    digit vanish.
+    """
     Image, _ = _pil()
     notes = []
     mode = img.mode
@@ -36,9 +53,14 @@ def to_grayscale(img) -> tuple[np.ndarray, list[str]]:
         return arr, notes
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64)
+        luma = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float64)
+        opaque = alpha >= 128
+        light_ink = bool(opaque.any() and luma[opaque].mean() > 127 and not opaque.all())
+        shade = 0 if light_ink else 255
+        background = Image.new("RGBA", rgba.size, (shade, shade, shade, 255))
         img = Image.alpha_composite(background, rgba)
-        notes.append(f"laid the transparent {mode} image on white")
+        notes.append(f"laid the transparent {mode} image on {'black (light ink)' if light_ink else 'white'}")
     if img.mode != "L":
         notes.append(f"converted {mode} to grayscale")
         img = img.convert("L")
@@ -70,7 +92,7 @@ def mnist_normalize(gray: np.ndarray, invert: str = "auto") -> tuple[np.ndarray,
     crop = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     ch, cw = crop.shape
     scale = 20.0 / max(ch, cw)
-    nh, nw = max(1, int(round(ch * scale))), max(1, int(round(cw * scale)))
+    nh, nw = max(1, round(ch * scale)), max(1, round(cw * scale))
     small = Image.fromarray(np.clip(crop, 0, 255).astype(np.uint8)).resize((nw, nh), Image.Resampling.LANCZOS)
     small = np.asarray(small, dtype=np.float64)
     canvas = np.zeros((28, 28))
@@ -86,24 +108,62 @@ def mnist_normalize(gray: np.ndarray, invert: str = "auto") -> tuple[np.ndarray,
 def load_digit_image(path: str | os.PathLike, invert: str = "auto") -> tuple[np.ndarray, list[str]]:
     """Read an image file and return ``(uint8 array (28, 28), notes)``.
 
+    Images over :data:`MAX_PIXELS` are refused from their header, before decoding (and
+    Pillow's own decompression-bomb warning is not shown); large ones are shrunk to
+    :data:`WORK_SIDE` first. Notes starting with ``"warning: "`` flag doubtful inputs
+    (fewer than :data:`TINY_SIDE` pixels on a side).
+
     Raises:
-        FileNotFoundError: no such file; DataError: not an image Pillow can read, or blank.
+        FileNotFoundError: no such file; DataError: not an image Pillow can read, too many
+            pixels, or blank -- every message starts with the file's name.
     """
     Image, Unidentified = _pil()
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(2, "image file not found", path)
+    if os.path.isdir(path):
+        raise DataError(f"{path} is a folder, not an image file")
     try:
-        with Image.open(path) as img:
-            img.load()
-            gray, notes = to_grayscale(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise DataError(f"{path} is {w}x{h} pixels ({w * h / 1e6:,.0f} megapixels); images "
+                                    f"up to {MAX_PIXELS / 1e6:g} megapixels are read (a guard against "
+                                    "decompression bombs). Shrink it first.")
+                img.load()
+                img, shrunk = _shrink(img)
+                gray, notes = to_grayscale(img)
+    except Image.DecompressionBombError:
+        raise DataError(f"{path} declares too many pixels to decode safely (a decompression bomb?)") from None
     except Unidentified:
         raise DataError(f"{path} is not an image that Pillow can read (PNG, JPEG, BMP, ...)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except DataError:
+        raise
+    except (OSError, SyntaxError, ValueError, MemoryError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise DataError(f"{path} could not be read as an image ({' '.join(str(exc).split())})") from None
+    if shrunk:
+        notes.insert(0, f"shrank it from {w}x{h} to {img.size[0]}x{img.size[1]} first")
     if gray.ndim == 3:  # e.g. a multi-band mode that converted oddly
         gray = gray.mean(axis=2)
-    arr, more = mnist_normalize(gray, invert)
+    if min(gray.shape) < TINY_SIDE:
+        notes.append(f"warning: the image is only {w}x{h} pixels; a prediction from so few pixels "
+                     "is unreliable")
+    try:
+        arr, more = mnist_normalize(gray, invert)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
     return arr, notes + more
+
+
+def _shrink(img, side: int = WORK_SIDE):
+    """Reduce ``img`` by an integer factor so that no side exceeds ``side``; returns (image, shrunk?)."""
+    factor = math.ceil(max(img.size) / side)
+    if factor <= 1:
+        return img, False
+    if img.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+        img = img.convert("RGBA" if "A" in img.mode or "transparency" in img.info else "RGB")
+    return img.reduce(factor), True

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,59 +31,218 @@ from ..errors import ConfigError, DataError
 
 @dataclass
 class Series:
-    """One column of a CSV: ``values`` (float64), ``time`` (float64 or None), ``name``."""
+    """One column of a CSV: ``values`` (float64), ``time`` (float64 or None), ``name``.
+
+    ``notes`` says how the file was read (which column, delimiter, header or not, ...),
+    so a command can tell the user which numbers it is about to model.
+    """
 
     values: np.ndarray
     time: np.ndarray | None
     name: str
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.values)
 
 
-def load_csv_column(path: str | os.PathLike, column: str | None = None, time_column: str = "time") -> Series:
-    """Read one numeric column (and the ``time`` column, if present) from a CSV with a header.
+#: Larger CSV files are refused before reading (about a million rows: more than a NumPy LSTM
+#: trains on, and parsing costs ~10x the file's size in memory).
+MAX_CSV_BYTES = 32 * 2**20
+#: Column names (lower case) that hold time stamps or row numbers, never the value to forecast.
+TIME_NAMES = {"time", "date", "datetime", "timestamp", "index", "idx", "year", "month", "day", "t",
+              "period", "ds", "week", "quarter", "unnamed: 0", ""}
+_DELIMITERS = ",;\t|"
 
-    ``column=None`` takes the first column that is not ``time_column``.
+
+def _read_text(path: str) -> tuple[str, list[str]]:
+    """The file's text (a UTF-8 byte-order mark removed, Latin-1 if not UTF-8) and notes."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_CSV_BYTES:
+            raise DataError(f"{path} is {size / 2**20:,.0f} MiB; CSV files up to "
+                            f"{MAX_CSV_BYTES // 2**20} MiB are read")
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise DataError(f"CSV file not found: {path}") from None
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not a CSV file") from None
+    notes = []
+    if b"\0" in data[:65536]:
+        raise DataError(f"{path} is not a CSV text file (it holds binary data)")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+        notes.append("skipped the UTF-8 byte-order mark")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        notes.append("read as Latin-1 (the file is not UTF-8)")
+    return text, notes
+
+
+def _number(text: str, decimal_comma: bool) -> float:
+    text = text.strip()
+    if decimal_comma:
+        text = text.replace(",", ".")
+    return float(text)
+
+
+def _is_number(text: str, decimal_comma: bool) -> bool:
+    try:
+        _number(text, decimal_comma)
+        return True
+    except ValueError:
+        return False
+
+
+def _evenly_increasing(values: np.ndarray) -> bool:
+    """A row number or a regular time stamp: strictly increasing with a (nearly) constant step."""
+    if len(values) < 3 or not np.isfinite(values).all():
+        return False
+    step = np.diff(values)
+    return bool(step.min() > 0 and step.max() - step.min() <= 0.02 * step.mean())
+
+
+def load_csv_column(path: str | os.PathLike, column: str | None = None, time_column: str = "time") -> Series:
+    """Read one numeric column (and the time column, if any) from a CSV file.
+
+    Tolerant of what spreadsheets write: a UTF-8 byte-order mark, CRLF line ends, blank
+    lines, ``;``, tab or ``|`` delimiters (``;`` with decimal commas too), and no header row
+    (columns are then named ``"1"``, ``"2"``, ...). ``column`` is a header name or, failing
+    that, a 1-based column number.
+
+    ``column=None`` takes the first numeric column that is not a time or index column:
+    one named ``time_column`` or as in :data:`TIME_NAMES` (``date``, ``year``, ``index``,
+    ...), one that is not numeric (dates), or a first column that increases in even steps
+    (row numbers, regular time stamps). The first such numeric column is returned as
+    ``time``. ``Series.notes`` says what was chosen.
 
     Raises:
-        DataError: missing file or column, non-numeric or missing values, < 3 rows.
+        DataError: missing, binary or oversized file; no numeric value column; a missing
+            column; non-numeric or missing values (naming the line); fewer than 3 values.
     """
+    where = os.fspath(path)
+    text, notes = _read_text(where)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise DataError(f"{where} is empty")
+    sample = "\n".join(lines[:50])
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-    except FileNotFoundError:
-        raise DataError(f"CSV file not found: {os.fspath(path)}") from None
-    if len(rows) < 2:
-        raise DataError(f"{os.fspath(path)} has no data rows")
-    header = [h.strip() for h in rows[0]]
-    candidates = [h for h in header if h != time_column]
-    if column is None:
-        if not candidates:
-            raise DataError(f"{os.fspath(path)} has no value column (header {header})")
-        column = candidates[0]
-    if column not in header:
-        raise DataError(f"column {column!r} not in {os.fspath(path)}; its columns are {candidates}")
+        delimiter = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delimiter)]
+    if delimiter != ",":
+        notes.append(f"delimiter {delimiter!r}")
+    decimal_comma = delimiter != "," and any("," in c and _is_number(c, True) and not _is_number(c, False)
+                                            for row in rows[1:20] for c in row)
+    if decimal_comma:
+        notes.append("decimal commas")
+    width = len(rows[0])
+    has_header = not all(_is_number(c, decimal_comma) for c in rows[0] if c)
+    if has_header:
+        header = [h.strip().strip('"') for h in rows[0]]
+        body = rows[1:]
+    else:
+        header = [str(j + 1) for j in range(width)]
+        body = rows
+        notes.append(f"no header row: the columns are numbered 1 to {width}")
+    if not body:
+        raise DataError(f"{where} has no data rows")
 
-    def numbers(name: str) -> np.ndarray:
-        j = header.index(name)
-        out = np.empty(len(rows) - 1)
-        for i, row in enumerate(rows[1:], start=2):
+    def cell(row, j):
+        return row[j] if j < len(row) else ""
+
+    def mostly_numbers(j: int) -> bool:  # a few gaps ('NA') are reported later, naming the line
+        cells = [cell(r, j) for r in body[:200]]
+        return sum(_is_number(c, decimal_comma) for c in cells) > len(cells) / 2
+
+    numeric = [mostly_numbers(j) for j in range(width)]
+
+    def numbers(j: int) -> np.ndarray:
+        name = header[j]
+        out = np.empty(len(body))
+        for i, row in enumerate(body):
+            line = i + 1 + has_header
+            got = cell(row, j)
             try:
-                out[i - 2] = float(row[j])
-            except (ValueError, IndexError):
-                got = row[j] if j < len(row) else "<missing>"
-                raise DataError(f"{os.fspath(path)} line {i}, column {name!r}: {got!r} is not a number. "
-                                "Fill or drop missing values first.") from None
+                out[i] = _number(got, decimal_comma)
+            except ValueError:
+                raise DataError(f"{where} line {line}, column {name!r}: {got or '<missing>'!r} is not a "
+                                "number. Fill or drop missing values first.") from None
         if not np.isfinite(out).all():
-            raise DataError(f"{os.fspath(path)} column {name!r} holds NaN or infinite values")
+            raise DataError(f"{where} column {name!r} holds NaN or infinite values")
         return out
 
-    values = numbers(column)
+    def time_like(j: int) -> bool:
+        name = header[j].lower()
+        if name == time_column.lower() or (has_header and name in TIME_NAMES):
+            return True
+        if not numeric[j]:
+            return True
+        if j == 0 and (not has_header or name.startswith("unnamed")) and width > 1:
+            try:
+                return _evenly_increasing(numbers(0))
+            except DataError:
+                return False
+        return False
+
+    skipped = [j for j in range(width) if time_like(j)]
+    candidates = [header[j] for j in range(width) if j not in skipped]
+    if column is None:
+        if not candidates:
+            raise DataError(f"{where} has no numeric value column besides time or index columns "
+                            f"(columns {header}); pick one with --column")
+        j = header.index(candidates[0])
+    elif column in header:
+        j = header.index(column)
+    elif column.isdigit() and 1 <= int(column) <= width:
+        j = int(column) - 1
+    else:
+        raise DataError(f"column {column!r} not in {where}; its columns are {candidates or header}")
+    values = numbers(j)
     if len(values) < 3:
-        raise DataError(f"{os.fspath(path)} column {column!r} has {len(values)} values; a series needs more")
-    time = numbers(time_column) if time_column in header else None
-    return Series(values, time, column)
+        raise DataError(f"{where} column {header[j]!r} has {len(values)} values; a series needs more")
+    time_j = next((k for k in skipped if k != j and numeric[k]), None)
+    time = None
+    if time_j is not None:
+        try:
+            time = numbers(time_j)
+        except DataError:
+            time = None
+    chose = f"column {header[j]!r} ({j + 1} of {width})"
+    if column is None and skipped:
+        chose += "; skipped the time/index column" + "s" * (len(skipped) > 1) + " " + ", ".join(
+            repr(header[k]) for k in skipped)
+    notes.insert(0, chose)
+    return Series(values, time, header[j], notes)
+
+
+def check_forecastable(values: np.ndarray, *, window: int, horizon: int = 1, val_fraction: float = 0.15,
+                       test_fraction: float = 0.15, season: int | None = None, name: str = "the series") -> None:
+    """Refuse, before any training, a series no forecaster can be honestly scored on.
+
+    Raises:
+        DataError: a constant series or training part (every error ratio would divide by zero).
+        ConfigError: a series too short for ``window + horizon`` in each of train, validation
+            and test, or a ``season`` longer than the history before the test part.
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    val_start, test_start = split_points(len(values), val_fraction, test_fraction)
+    if np.ptp(values) == 0:
+        raise DataError(f"{name} is constant ({values[0]:g} throughout); there is nothing to forecast")
+    if np.ptp(values[:val_start]) == 0:
+        raise DataError(f"the training part of {name} (its first {val_start} values) is constant; "
+                        "a forecaster cannot learn from it")
+    try:
+        windowed_splits(values, window, horizon, val_fraction, test_fraction)
+    except DataError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if season is not None and season > test_start:
+        raise ConfigError(f"season {season} is longer than the {test_start} values before the test part "
+                        f"of {name} ({len(values)} values); the seasonal naive forecast needs one season of history")
 
 
 def sliding_windows(series: np.ndarray, window: int, horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +284,7 @@ class Scaler:
     std: float
 
     @classmethod
-    def fit(cls, train_values: np.ndarray) -> "Scaler":
+    def fit(cls, train_values: np.ndarray) -> Scaler:
         train_values = np.asarray(train_values, dtype=np.float64)
         std = float(train_values.std())
         return cls(float(train_values.mean()), std if std > 0 else 1.0)

@@ -5,7 +5,9 @@
     model.export_onnx("digits.onnx")              # or scratchnn.onnx.export(model, "digits.onnx")
 
 and from the shell ``scratchnn export model.npz digits.onnx``. The graph has one
-input ``"input"`` and one output ``"output"`` with a dynamic batch dimension ``"N"``,
+input ``"input"`` and one output ``"output"`` with a dynamic batch dimension ``"N"``
+(logits, as ``model.predict``; ``probabilities=True`` / ``--probabilities`` appends the
+softmax or sigmoid and gives ``model.predict_proba``),
 the weights as initializers, and the scratchnn version and JSON layer configuration
 in ``metadata_props``; it is checked with ``onnx.checker`` before it is written.
 Needs the ``onnx`` package (``pip install 'scratchnn[onnx]'``); importing this module
@@ -23,8 +25,17 @@ closely onnxruntime reproduces ``model.predict`` on given inputs.
 from __future__ import annotations
 
 from ..registry import LAYERS
-from .export import (DEFAULT_OPSET, NotExportableError, export, exporter_for, layers_config,
-                     max_abs_diff, run_onnx, to_onnx)
+from .export import (
+    DEFAULT_OPSET,
+    NotExportableError,
+    export,
+    exporter_for,
+    layers_config,
+    max_abs_diff,
+    probability_op,
+    run_onnx,
+    to_onnx,
+)
 from .registry import EXPORTERS, NotExportable, mark_not_exportable, register_exporter
 
 
@@ -41,7 +52,19 @@ def not_exportable_layers() -> dict[str, str]:
 
 
 __all__ = [
-    "export", "to_onnx", "run_onnx", "max_abs_diff", "NotExportableError", "EXPORTERS",
-    "NotExportable", "register_exporter", "mark_not_exportable", "exporter_for",
-    "exportable_layers", "not_exportable_layers", "layers_config", "DEFAULT_OPSET",
+    "DEFAULT_OPSET",
+    "EXPORTERS",
+    "NotExportable",
+    "NotExportableError",
+    "export",
+    "exportable_layers",
+    "exporter_for",
+    "layers_config",
+    "mark_not_exportable",
+    "max_abs_diff",
+    "not_exportable_layers",
+    "probability_op",
+    "register_exporter",
+    "run_onnx",
+    "to_onnx",
 ]

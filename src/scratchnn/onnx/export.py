@@ -59,8 +59,27 @@ def layers_config(model) -> list[dict]:
             for layer in model.layers]
 
 
+def probability_op(model) -> str:
+    """The ONNX op turning the model's logits into probabilities: ``"Softmax"`` or ``"Sigmoid"``.
+
+    Chosen by the compiled loss, as :meth:`Model.predict_proba` does.
+
+    Raises:
+        ScratchnnError: the loss does not take logits (or the model has none).
+    """
+    links = {"softmax": "Softmax", "sigmoid": "Sigmoid"}
+    losses = getattr(model, "losses", None) or [model.loss]
+    ops = {links.get(getattr(loss, "output_activation", None)) for loss in losses}
+    if len(ops) == 1 and None not in ops and all(getattr(loss, "from_logits", False) for loss in losses):
+        return ops.pop()
+    raise ScratchnnError("export: probabilities=True needs a model trained on logits (loss "
+                         "SoftmaxCrossEntropy or BinaryCrossEntropyWithLogits). Received: loss="
+                         f"{type(model.loss).__name__ if model.loss is not None else None}")
+
+
 def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
-            input_name: str = "input", output_name: str = "output", graph_name: str | None = None):
+            input_name: str = "input", output_name: str = "output", graph_name: str | None = None,
+            probabilities: bool = False):
     """The ``onnx.ModelProto`` of a built model, checked with ``onnx.checker``.
 
     See :func:`scratchnn.onnx.export` for the arguments.
@@ -88,6 +107,7 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
         raise ScratchnnError("export: input_name and output_name must differ. "
                              f"Received: input_name={input_name!r}, output_name={output_name!r}")
     fns = {id(layer): exporter_for(layer) for layer in model.layers}  # every error before any work
+    link = probability_op(model) if probabilities else None
 
     g = GraphBuilder(opset, dtype)
     n_in, n_out = len(model.inputs), len(model.outputs)
@@ -117,7 +137,10 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
     g.prefix = ""
     # Name the final tensors "output" (Identity nodes; onnxruntime removes them when optimising).
     for t, name in zip(model.outputs, out_names):
-        g.nodes.append(("Identity", [names[id(t)]], [name], {}, g.fresh("output_identity")))
+        x = names[id(t)]
+        if link is not None:  # logits -> probabilities, as model.predict_proba
+            x = g.op(link, [x], name="probabilities", axis=-1 if link == "Softmax" else None)
+        g.nodes.append(("Identity", [x], [name], {}, g.fresh("output_identity")))
 
     elem = helper.np_dtype_to_tensor_dtype(dtype)
     inputs = [helper.make_tensor_value_info(name, elem, ["N", *t.shape]) for t, name in zip(model.inputs, in_names)]
@@ -144,8 +167,12 @@ def to_onnx(model, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
 
 
 def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype: object = "float32",
-           input_name: str = "input", output_name: str = "output"):
+           input_name: str = "input", output_name: str = "output", probabilities: bool = False):
     """Write ``model`` to ``path`` as an ONNX file that predicts what ``model.predict`` does.
+
+    ``model.predict`` gives logits for a classifier; with ``probabilities=True`` the
+    graph ends with a ``Softmax`` (loss ``SoftmaxCrossEntropy``) or ``Sigmoid`` (loss
+    ``BinaryCrossEntropyWithLogits``) node and gives ``model.predict_proba`` instead.
 
     The graph has one input ``input`` of shape ``(N, *model.input_shape)`` and one
     output ``output`` (for a graph model with several, ``input_0``, ``input_1``... and
@@ -169,6 +196,8 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
             (a valid file, but onnxruntime's CPU Conv and LSTM kernels are float32-only,
             so it suits dense networks).
         input_name, output_name: the graph's tensor names.
+        probabilities: end the graph with the loss's link (softmax or sigmoid), so that
+            the file outputs probabilities (see :func:`probability_op`).
 
     Returns:
         The ``onnx.ModelProto`` that was written.
@@ -186,7 +215,8 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
         sess = ort.InferenceSession("digits.onnx")
         y = sess.run(None, {"input": x.astype("float32")})[0]   # == model.predict(x)
     """
-    proto = to_onnx(model, opset=opset, dtype=dtype, input_name=input_name, output_name=output_name)
+    proto = to_onnx(model, opset=opset, dtype=dtype, input_name=input_name, output_name=output_name,
+                    probabilities=probabilities)
     from ..io import atomic_write
 
     data = proto.SerializeToString()
@@ -216,9 +246,9 @@ def run_onnx(onnx_model, x):
     return outs[0] if len(outs) == 1 else outs
 
 
-def max_abs_diff(model, onnx_model, x) -> float:
-    """``max |onnxruntime(x) - model.predict(x)|``: how closely the export matches."""
-    expected = model.predict(x)
+def max_abs_diff(model, onnx_model, x, probabilities: bool = False) -> float:
+    """``max |onnxruntime(x) - model.predict(x)|`` (``predict_proba`` with ``probabilities``)."""
+    expected = model.predict_proba(x) if probabilities else model.predict(x)
     got = run_onnx(onnx_model, x)
     worst = 0.0
     for a, b in zip(got if isinstance(got, list) else [got], expected if isinstance(expected, list) else [expected]):

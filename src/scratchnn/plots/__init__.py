@@ -4,6 +4,7 @@
 - :func:`plot_history`: loss and metrics per epoch, training vs validation.
 - :func:`plot_decision_boundary`: what a 2-D classifier predicts across the plane.
 - :func:`plot_confusion_matrix`, :func:`plot_misclassified`: how a classifier errs.
+- :func:`plot_regression`: predicted vs true values and residuals of a regression model.
 - :func:`plot_first_layer_weights`: first-layer weights as images.
 - :func:`plot_layer_statistics` (+ :func:`layer_statistics`): activations and gradients per
   layer, with dead and saturated fractions.
@@ -29,3 +30,4 @@ __all__ = [
 # Other plot modules (conv, forecast) register below with one import line each.
 from .conv import feature_maps, plot_conv_filters, plot_feature_maps  # noqa: E402,F401  (issue 4)
 from .forecast import plot_forecast  # noqa: E402,F401  (issue 5)
+from .regression import plot_regression  # noqa: E402,F401  (issue 20)

@@ -73,7 +73,7 @@ def plot_misclassified(images, y_true, y_pred, class_names=None, *, max_images: 
     """A grid of the misclassified images, each titled "true -> predicted (p)".
 
     Args:
-        images: (N, H, W) or (N, 1, H, W) or flat (N, H*W) square images.
+        images: (N, H, W) or (N, 1, H, W) or flat (N, H*W) square images, or RGB (N, 3, H, W).
         y_true: labels (N,); y_pred: labels (N,) or scores/probabilities (N, C). With
             scores, the images shown are the most confidently wrong ones first.
         max_images: at most this many cells.
@@ -82,13 +82,15 @@ def plot_misclassified(images, y_true, y_pred, class_names=None, *, max_images: 
     imgs = np.asarray(images)
     if imgs.ndim == 4 and imgs.shape[1] == 1:
         imgs = imgs[:, 0]
+    elif imgs.ndim == 4 and imgs.shape[1] == 3:  # RGB (N, 3, H, W): shown in colour
+        imgs = imgs.transpose(0, 2, 3, 1)
     elif imgs.ndim == 2:
         side = int(round(imgs.shape[1] ** 0.5))
         if side * side != imgs.shape[1]:
             raise ValueError(f"plot_misclassified: cannot show flat images of {imgs.shape[1]} pixels as squares")
         imgs = imgs.reshape(len(imgs), side, side)
-    if imgs.ndim != 3:
-        raise ValueError(f"plot_misclassified expects images (N, H, W); got {np.shape(images)}")
+    if imgs.ndim != 3 and not (imgs.ndim == 4 and imgs.shape[3] == 3):
+        raise ValueError(f"plot_misclassified expects images (N, H, W) or (N, 3, H, W); got {np.shape(images)}")
     t = _labels(y_true)
     scores = np.asarray(y_pred)
     p = _labels(scores)
