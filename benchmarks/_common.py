@@ -97,3 +97,171 @@ def load_mnist_cache(path: str, sample_shape: tuple[int, ...]):
         return a.reshape(len(a), *sample_shape).astype(np.float32) / np.float32(255.0)
 
     return to_float(d["x_train"]), d["y_train"].astype(np.int64), to_float(d["x_test"]), d["y_test"].astype(np.int64)
+
+
+# ------------------------------------------------------------------ memory
+def _proc_status_kib(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class PeakMemory:
+    """Peak resident memory (MiB) of this process while the ``with`` block runs.
+
+    On Linux the kernel's high-water mark (VmHWM) is reset on entry (``/proc/self/clear_refs``),
+    so the peak is that of the block, not of the imports or the data loading before it;
+    elsewhere it falls back to ``ru_maxrss`` (the peak since the process started).
+    ``peak_mb`` is the peak, ``start_mb`` the resident size on entry, ``growth_mb`` the
+    difference: what training itself added (activations, caches, gradients, workspaces).
+    """
+
+    def __enter__(self):
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self._hwm = True
+        except OSError:
+            self._hwm = False
+        rss = _proc_status_kib("VmRSS")
+        self.start_mb = rss / 1024 if rss is not None else self._maxrss_mb()
+        return self
+
+    @staticmethod
+    def _maxrss_mb() -> float:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+    def __exit__(self, *exc):
+        hwm = _proc_status_kib("VmHWM") if self._hwm else None
+        self.peak_mb = hwm / 1024 if hwm is not None else self._maxrss_mb()
+        self.growth_mb = self.peak_mb - self.start_mb
+        return False
+
+    def as_dict(self) -> dict:
+        return {"peak_rss_mb": round(self.peak_mb, 1), "rss_growth_mb": round(self.growth_mb, 1)}
+
+
+# ---------------------------------------------------------- matmul peak
+def matmul_peak_gflops(threads: int, size: int = 2048, repeats: int = 7) -> float:
+    """The machine's float32 matrix-product speed (GFLOP/s): the best of ``repeats``
+    (size x size) @ (size x size) NumPy products on ``threads`` BLAS threads, measured in a
+    fresh process (as the workers run), so the figure is this run's, on this machine."""
+    code = ("import time, numpy as np\nfrom threadpoolctl import threadpool_limits\n"
+            f"n, best = {size}, float('inf')\n"
+            "a = np.random.default_rng(0).random((n, n), dtype=np.float32); b = a.T.copy()\n"
+            f"with threadpool_limits({threads}):\n    a @ b\n"
+            f"    for _ in range({repeats}):\n"
+            "        t = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t)\n"
+            "print(2 * n ** 3 / best / 1e9)")
+    out = subprocess.run([sys.executable, "-c", code], env=thread_env(threads), capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- summary
+def spread(values) -> list[float]:
+    """[min, max] of ``values``, rounded for the JSON line."""
+    return [round(float(min(values)), 1), round(float(max(values)), 1)]
+
+
+def paired_ratios(results: dict[str, list[dict]], key: str) -> list[float]:
+    """scratchnn / PyTorch for each interleaved pair of runs (run r of both), from ``key``."""
+    return [a[key] / b[key] for a, b in zip(results["scratchnn"], results["torch"])]
+
+
+def summary_fields(results: dict[str, list[dict]], ours: float, theirs: float, flops_per_sample: float,
+                   peak_gflops: float, run_key: str, samples_per_unit: float = 1.0) -> dict:
+    """The JSON fields every training benchmark adds to its last line: spread of the ratio
+    over runs, fraction of the matmul peak, and the peak memory of both sides.
+
+    ``run_key`` names each run's median speed; ``samples_per_unit`` converts that speed to
+    samples/s (for a benchmark that reports step times, pass the batch size and give the
+    steps/s)."""
+    ratios = paired_ratios(results, run_key)
+    out = {"ratio_spread": [round(min(ratios), 3), round(max(ratios), 3)],
+           "matmul_peak_gflops": round(peak_gflops, 1)}
+    for fw, speed in (("scratchnn", ours), ("torch", theirs)):
+        out[f"{fw}_peak_fraction"] = round(speed * samples_per_unit * flops_per_sample / 1e9 / peak_gflops, 3)
+        out[f"{fw}_peak_rss_mb"] = median([r["peak_rss_mb"] for r in results[fw]])
+        out[f"{fw}_train_rss_growth_mb"] = median([r["rss_growth_mb"] for r in results[fw]])
+    out["peak_rss_ratio"] = round(out["scratchnn_peak_rss_mb"] / out["torch_peak_rss_mb"], 3)
+    return out
+
+
+def print_extras(fields: dict) -> None:
+    """Print the peak fraction and the memory figures of :func:`summary_fields` as a table."""
+    rows = [(name, f"{fields[f'{fw}_peak_fraction']:.1%}", f"{fields[f'{fw}_peak_rss_mb']:,.0f}",
+             f"{fields[f'{fw}_train_rss_growth_mb']:,.0f}")
+            for name, fw in (("scratchnn", "scratchnn"), ("PyTorch CPU", "torch"))]
+    rows.append(("ratio", "", f"{fields['peak_rss_ratio']:.2f}x", ""))
+    print_table(f"Matrix-product peak ({fields['matmul_peak_gflops']:.0f} GFLOP/s float32 measured in this run) "
+                "and memory while training", rows,
+                ("framework", "of peak", "peak RSS MiB", "RSS growth MiB"))
+
+
+# ---------------------------------------------------------------- profile
+def layer_profile(model, x, y, threads: int, cpu: bool = False, repeats: int = 20, title: str = "") -> None:
+    """Per-layer forward and backward time of one training step of ``model`` on (x, y).
+
+    With ``cpu`` the clock is the thread's CPU time with everything on one thread (BLAS and
+    scratchnn's threads): the work each layer costs, which a busy machine disturbs far less
+    than wall time. Prints the median and the minimum of ``repeats`` steps (after 2 warm-up
+    steps); on a shared machine the minimum is the steadier figure.
+    """
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    try:
+        from scratchnn.threads import set_num_threads
+    except ImportError:  # a scratchnn from before scratchnn.threads: profiling it for a before/after
+        from scratchnn.functional.conv import set_num_threads
+
+    clock = time.perf_counter
+    if cpu:
+        threads, clock = 1, time.thread_time
+    set_num_threads(threads)
+    times: dict[str, list] = {}
+
+    def note(key, t0):
+        times.setdefault(key, []).append(clock() - t0)
+
+    with threadpool_limits(threads):
+        for _ in range(repeats + 2):
+            t_step = clock()
+            h = x
+            for i, layer in enumerate(model.layers):
+                t = clock()
+                h = layer(h, True)
+                note(f"f{i}", t)
+            t = clock()
+            model.loss.forward(h, y)
+            d = model.loss.backward()
+            note("loss", t)
+            for i in reversed(range(len(model.layers))):
+                t = clock()
+                d = model.layers[i].backward(d)
+                note(f"b{i}", t)
+            t = clock()
+            if hasattr(model.optimizer, "step_flat"):  # as train_step does: one fused update
+                model.optimizer.step_flat(model.flat_params, model.flat_grads, model.flat_layout)
+            else:  # a scratchnn from before the flat buffers (for a before/after profile)
+                model.optimizer.step(model.parameters())
+            note("optimizer", t)
+            note("step", t_step)
+    stat = {k: (1000 * median(v[2:]), 1000 * min(v[2:])) for k, v in times.items()}
+    fmt = lambda k: f"{stat[k][0]:.2f} ({stat[k][1]:.2f})"
+    rows = [(f"{i}: {type(layer).__name__}", fmt(f"f{i}"), fmt(f"b{i}"),
+             f"{stat[f'f{i}'][0] + stat[f'b{i}'][0]:.2f}") for i, layer in enumerate(model.layers)]
+    for k in ("loss", "optimizer", "step"):
+        rows.append((k if k != "step" else "whole step", "", "", fmt(k)))
+    what = "CPU time, 1 thread" if cpu else f"wall time, {threads} thread(s)"
+    print_table(f"{title}Per-layer time of one training step (ms, median (min) of {repeats}, {what})",
+                rows, ("layer", "forward", "backward", "total (median)"))

@@ -31,9 +31,15 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_mnist_dir, interleaved, load_mnist_cache, median, mnist_cache, print_table
+from _common import (PeakMemory, default_mnist_dir, interleaved, layer_profile, load_mnist_cache,
+                     matmul_peak_gflops, median, mnist_cache, print_extras, print_table, spread,
+                     summary_fields)
 
 BATCH = 128
+# Multiply-adds of the matrix products per sample: conv1, conv2 (im2col form), fc1, fc2.
+# A training step does each three times (forward, dW, dx) except dx of the first layer.
+_MACS = (28 * 28 * 9 * 32, 14 * 14 * 288 * 64, 3136 * 128, 128 * 10)
+FLOPS_PER_SAMPLE = 2 * (3 * sum(_MACS) - _MACS[0])
 
 
 def scratchnn_model(seed: int):
@@ -53,16 +59,17 @@ def worker_scratchnn(args) -> dict:
     from threadpoolctl import threadpool_limits
 
     x_train, y_train, x_test, y_test = load_mnist_cache(args.data, (1, 28, 28))
-    model = scratchnn_model(args.seed)
     n = args.batches * BATCH
     with threadpool_limits(args.threads):
-        model.fit(x_train[:3 * BATCH], y_train[:3 * BATCH], epochs=1, batch_size=BATCH, verbose=0)
         speeds = []
-        for _ in range(args.timed):
-            t = time.perf_counter()
-            model.fit(x_train[:n], y_train[:n], epochs=1, batch_size=BATCH, verbose=0)
-            speeds.append(n / (time.perf_counter() - t))
-        out = {"samples_per_s": median(speeds), "speeds": speeds}
+        with PeakMemory() as mem:
+            model = scratchnn_model(args.seed)
+            model.fit(x_train[:3 * BATCH], y_train[:3 * BATCH], epochs=1, batch_size=BATCH, verbose=0)
+            for _ in range(args.timed):
+                t = time.perf_counter()
+                model.fit(x_train[:n], y_train[:n], epochs=1, batch_size=BATCH, verbose=0)
+                speeds.append(n / (time.perf_counter() - t))
+        out = {"samples_per_s": median(speeds), "speeds": speeds, **mem.as_dict()}
         if args.epochs > 0:
             model = scratchnn_model(args.seed)
             epoch_speeds = []
@@ -104,16 +111,17 @@ def worker_torch(args) -> dict:
             opt.step()
             _ = loss.item(), (out.argmax(1) == yb).float().mean().item()
 
-    model = torch_model()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    train(model, opt, 3 * BATCH)
     n = args.batches * BATCH
     speeds = []
-    for _ in range(args.timed):
-        t = time.perf_counter()
-        train(model, opt, n)
-        speeds.append(n / (time.perf_counter() - t))
-    out = {"samples_per_s": median(speeds), "speeds": speeds}
+    with PeakMemory() as mem:
+        model = torch_model()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        train(model, opt, 3 * BATCH)
+        for _ in range(args.timed):
+            t = time.perf_counter()
+            train(model, opt, n)
+            speeds.append(n / (time.perf_counter() - t))
+    out = {"samples_per_s": median(speeds), "speeds": speeds, **mem.as_dict()}
     if args.epochs > 0:
         model = torch_model()
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -129,57 +137,13 @@ def worker_torch(args) -> dict:
 
 
 def profile(threads: int, repeats: int = 20, cpu: bool = False) -> None:
-    """Per-layer forward and backward time of one batch (median of ``repeats``), in this process.
-
-    With ``cpu`` the clock is the thread's CPU time on one thread (BLAS and scratchnn's
-    element-wise threads set to 1): the work each layer costs, robust to a busy machine.
-    """
-    from threadpoolctl import threadpool_limits
-
-    from scratchnn.functional import conv as conv_maths
-
-    clock = time.perf_counter
-    if cpu:
-        threads, clock = 1, time.thread_time
-        conv_maths.set_num_threads(1)
+    """Per-layer forward and backward time of one batch, in this process (see ``layer_profile``)."""
     model = scratchnn_model(0)
     model.build((1, 28, 28))
     rng = np.random.default_rng(0)
     x = (rng.random((BATCH, 1, 28, 28)) * (rng.random((BATCH, 1, 28, 28)) < 0.2)).astype(np.float32)
     y = rng.integers(0, 10, BATCH)
-    fwd: dict[int, list] = {}
-    bwd: dict[int, list] = {}
-    other = {"loss": [], "adam": [], "step": []}
-    with threadpool_limits(threads):
-        for _ in range(repeats):
-            t_step = clock()
-            h = x
-            for i, layer in enumerate(model.layers):
-                t = clock()
-                h = layer(h, True)
-                fwd.setdefault(i, []).append(clock() - t)
-            t = clock()
-            model.loss.forward(h, y)
-            d = model.loss.backward()
-            other["loss"].append(clock() - t)
-            for i in reversed(range(len(model.layers))):
-                t = clock()
-                d = model.layers[i].backward(d)
-                bwd.setdefault(i, []).append(clock() - t)
-            t = clock()
-            model.optimizer.step(model.parameters())
-            other["adam"].append(clock() - t)
-            other["step"].append(clock() - t_step)
-    rows = []
-    for i, layer in enumerate(model.layers):
-        f, b = 1000 * median(fwd[i]), 1000 * median(bwd[i])
-        rows.append((f"{i}: {type(layer).__name__}", f"{f:.2f}", f"{b:.2f}", f"{f + b:.2f}"))
-    for k in ("loss", "adam"):
-        rows.append((k, "", "", f"{1000 * median(other[k]):.2f}"))
-    rows.append(("whole step", "", "", f"{1000 * median(other['step']):.2f}"))
-    what = "CPU time, 1 thread" if cpu else f"wall time, {threads} thread(s)"
-    print_table(f"Per-layer time of one batch of {BATCH} (ms, median of {repeats}, {what})",
-                rows, ("layer", "forward", "backward", "total"))
+    layer_profile(model, x, y, threads, cpu=cpu, repeats=repeats, title=f"CNN, batch {BATCH}. ")
 
 
 def main() -> None:
@@ -208,24 +172,32 @@ def main() -> None:
         print(f"CNN (conv32-pool-conv64-pool-fc128-fc10) on MNIST, batch {BATCH}, Adam 1e-3, float32, "
               f"{args.threads} thread(s); speed over {args.batches} batches x {args.timed}, "
               f"{args.epochs} epoch(s) for accuracy, {args.repeats} run(s)")
+        peak = matmul_peak_gflops(args.threads)
         results = interleaved(os.path.abspath(__file__),
                               ["--data", cache, "--epochs", str(args.epochs), "--seed", str(args.seed),
                                "--batches", str(args.batches), "--timed", str(args.timed)],
                               args.threads, args.repeats)
-    ours = median([s for r in results["scratchnn"] for s in r["speeds"]])
-    theirs = median([s for r in results["torch"] for s in r["speeds"]])
+        peak = max(peak, matmul_peak_gflops(args.threads))  # before and after the runs: the better one
+    speeds = {fw: [s for r in results[fw] for s in r["speeds"]] for fw in results}
+    ours, theirs = median(speeds["scratchnn"]), median(speeds["torch"])
+    extras = summary_fields(results, ours, theirs, FLOPS_PER_SAMPLE, peak, "samples_per_s")
     acc_ours = acc_theirs = None
     if args.epochs > 0:
         acc_ours = median([r["test_accuracy"] for r in results["scratchnn"]])
         acc_theirs = median([r["test_accuracy"] for r in results["torch"]])
     fmt = lambda a: "-" if a is None else f"{a:.4f}"
-    print_table("Training throughput (median over all measurements of all runs)",
-                [("scratchnn", f"{ours:,.0f}", fmt(acc_ours)),
-                 ("PyTorch CPU", f"{theirs:,.0f}", fmt(acc_theirs)),
-                 ("ratio", f"{ours / theirs:.2f}x", "")],
-                ("framework", "samples/s", f"test acc ({args.epochs} ep)"))
+    rng = lambda v: f"{min(v):,.0f}-{max(v):,.0f}"
+    lo, hi = extras["ratio_spread"]
+    print_table("Training throughput (median, min-max over all measurements of all runs)",
+                [("scratchnn", f"{ours:,.0f}", rng(speeds["scratchnn"]), fmt(acc_ours)),
+                 ("PyTorch CPU", f"{theirs:,.0f}", rng(speeds["torch"]), fmt(acc_theirs)),
+                 ("ratio", f"{ours / theirs:.2f}x", f"{lo:.2f}-{hi:.2f}x (per run)", "")],
+                ("framework", "samples/s", "min-max", f"test acc ({args.epochs} ep)"))
+    print_extras(extras)
     print(json.dumps({"benchmark": "cnn_mnist", "scratchnn_samples_per_s": round(ours, 1),
                       "torch_samples_per_s": round(theirs, 1), "ratio": round(ours / theirs, 3),
+                      "scratchnn_spread": spread(speeds["scratchnn"]), "torch_spread": spread(speeds["torch"]),
+                      **extras,
                       "scratchnn_test_accuracy": acc_ours, "torch_test_accuracy": acc_theirs,
                       "epochs": args.epochs, "batches": args.batches, "repeats": args.repeats,
                       "threads": args.threads}))

@@ -25,9 +25,15 @@ import time
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import default_mnist_dir, interleaved, load_mnist_cache, median, mnist_cache, print_table  # noqa: E402
+from _common import (PeakMemory, default_mnist_dir, interleaved, load_mnist_cache,  # noqa: E402
+                     matmul_peak_gflops, median, mnist_cache, print_extras, print_table, spread,
+                     summary_fields)
 
 BATCH = 128
+# Multiply-adds of the three products per sample; a training step does each three times
+# (forward, dW, dx) except dx of the first layer.
+_MACS = (784 * 256, 256 * 128, 128 * 10)
+FLOPS_PER_SAMPLE = 2 * (3 * sum(_MACS) - _MACS[0])
 
 
 def worker_scratchnn(args) -> dict:
@@ -37,20 +43,21 @@ def worker_scratchnn(args) -> dict:
 
     x_train, y_train, x_test, y_test = load_mnist_cache(args.data, (784,))
     L = sn.layers
-    model = sn.Sequential([L.Dense(784, 256), L.ReLU(), L.Dense(256, 128), L.ReLU(), L.Dense(128, 10)],
-                          seed=args.seed)
     total_steps = args.epochs * -(-len(x_train) // BATCH)
-    model.compile(loss=sn.losses.SoftmaxCrossEntropy(),
-                  optimizer=sn.optimizers.Adam(lr=sn.schedules.CosineDecay(1e-3, total_steps)),
-                  metrics=["accuracy"])
     speeds = []
     with threadpool_limits(args.threads):
-        for _ in range(args.epochs):
-            t = time.perf_counter()
-            model.fit(x_train, y_train, epochs=1, batch_size=BATCH, verbose=0)
-            speeds.append(len(x_train) / (time.perf_counter() - t))
+        with PeakMemory() as mem:
+            model = sn.Sequential([L.Dense(784, 256), L.ReLU(), L.Dense(256, 128), L.ReLU(), L.Dense(128, 10)],
+                                  seed=args.seed)
+            model.compile(loss=sn.losses.SoftmaxCrossEntropy(),
+                          optimizer=sn.optimizers.Adam(lr=sn.schedules.CosineDecay(1e-3, total_steps)),
+                          metrics=["accuracy"])
+            for _ in range(args.epochs):
+                t = time.perf_counter()
+                model.fit(x_train, y_train, epochs=1, batch_size=BATCH, verbose=0)
+                speeds.append(len(x_train) / (time.perf_counter() - t))
         acc = model.evaluate(x_test, y_test)["accuracy"]
-    return {"samples_per_s": median(speeds), "epoch_speeds": speeds, "test_accuracy": acc}
+    return {"samples_per_s": median(speeds), "epoch_speeds": speeds, "test_accuracy": acc, **mem.as_dict()}
 
 
 def worker_torch(args) -> dict:
@@ -59,33 +66,34 @@ def worker_torch(args) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_mnist_cache(args.data, (784,)))
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
-                                torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    n = len(x_train)
-    total_steps = args.epochs * -(-n // BATCH)
-    # The same cosine decay as scratchnn's CosineDecay(1e-3, total_steps), stepped per batch.
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)))
-    loss_fn = torch.nn.CrossEntropyLoss()
-    speeds = []
-    for _ in range(args.epochs):
-        t = time.perf_counter()
-        perm = torch.randperm(n)
-        for i in range(0, n, BATCH):
-            idx = perm[i:i + BATCH]
-            xb, yb = x_train[idx], y_train[idx]
-            opt.zero_grad(set_to_none=True)
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
-            sched.step()
-            _ = loss.item(), (out.argmax(1) == yb).float().mean().item()
-        speeds.append(n / (time.perf_counter() - t))
+    with PeakMemory() as mem:
+        model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
+                                    torch.nn.ReLU(), torch.nn.Linear(128, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        n = len(x_train)
+        total_steps = args.epochs * -(-n // BATCH)
+        # The same cosine decay as scratchnn's CosineDecay(1e-3, total_steps), stepped per batch.
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+        loss_fn = torch.nn.CrossEntropyLoss()
+        speeds = []
+        for _ in range(args.epochs):
+            t = time.perf_counter()
+            perm = torch.randperm(n)
+            for i in range(0, n, BATCH):
+                idx = perm[i:i + BATCH]
+                xb, yb = x_train[idx], y_train[idx]
+                opt.zero_grad(set_to_none=True)
+                out = model(xb)
+                loss = loss_fn(out, yb)
+                loss.backward()
+                opt.step()
+                sched.step()
+                _ = loss.item(), (out.argmax(1) == yb).float().mean().item()
+            speeds.append(n / (time.perf_counter() - t))
     with torch.no_grad():
         acc = float((model(x_test).argmax(1) == y_test).float().mean())
-    return {"samples_per_s": median(speeds), "epoch_speeds": speeds, "test_accuracy": acc}
+    return {"samples_per_s": median(speeds), "epoch_speeds": speeds, "test_accuracy": acc, **mem.as_dict()}
 
 
 def main() -> None:
@@ -106,20 +114,29 @@ def main() -> None:
     with mnist_cache(args.data_dir) as cache:
         print(f"MLP 784-256-128-10 on MNIST, batch {BATCH}, "
               f"Adam 1e-3 cosine, float32, {args.threads} thread(s), {args.epochs} epoch(s) x {args.repeats} run(s)")
+        peak = matmul_peak_gflops(args.threads)
         results = interleaved(os.path.abspath(__file__),
                               ["--data", cache, "--epochs", str(args.epochs), "--seed", str(args.seed)],
                               args.threads, args.repeats)
-    ours = median([s for r in results["scratchnn"] for s in r["epoch_speeds"]])
-    theirs = median([s for r in results["torch"] for s in r["epoch_speeds"]])
+        peak = max(peak, matmul_peak_gflops(args.threads))  # before and after the runs: the better one
+    speeds = {fw: [s for r in results[fw] for s in r["epoch_speeds"]] for fw in results}
+    ours, theirs = median(speeds["scratchnn"]), median(speeds["torch"])
+    extras = summary_fields(results, ours, theirs, FLOPS_PER_SAMPLE, peak, "samples_per_s")
     acc_ours = median([r["test_accuracy"] for r in results["scratchnn"]])
     acc_theirs = median([r["test_accuracy"] for r in results["torch"]])
-    print_table("Training throughput (median over all epochs of all runs)",
-                [("scratchnn", f"{ours:,.0f}", f"{acc_ours:.4f}"),
-                 ("PyTorch CPU", f"{theirs:,.0f}", f"{acc_theirs:.4f}"),
-                 ("ratio", f"{ours / theirs:.2f}x", "")],
-                ("framework", "samples/s", f"test acc ({args.epochs} ep)"))
+    lo, hi = extras["ratio_spread"]
+    print_table("Training throughput (median, min-max over all epochs of all runs)",
+                [("scratchnn", f"{ours:,.0f}", f"{min(speeds['scratchnn']):,.0f}-{max(speeds['scratchnn']):,.0f}",
+                  f"{acc_ours:.4f}"),
+                 ("PyTorch CPU", f"{theirs:,.0f}", f"{min(speeds['torch']):,.0f}-{max(speeds['torch']):,.0f}",
+                  f"{acc_theirs:.4f}"),
+                 ("ratio", f"{ours / theirs:.2f}x", f"{lo:.2f}-{hi:.2f}x (per run)", "")],
+                ("framework", "samples/s", "min-max", f"test acc ({args.epochs} ep)"))
+    print_extras(extras)
     print(json.dumps({"benchmark": "mlp_mnist", "scratchnn_samples_per_s": round(ours, 1),
                       "torch_samples_per_s": round(theirs, 1), "ratio": round(ours / theirs, 3),
+                      "scratchnn_spread": spread(speeds["scratchnn"]), "torch_spread": spread(speeds["torch"]),
+                      **extras,
                       "scratchnn_test_accuracy": acc_ours, "torch_test_accuracy": acc_theirs,
                       "epochs": args.epochs, "repeats": args.repeats, "threads": args.threads}))
 

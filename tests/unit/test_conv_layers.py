@@ -226,11 +226,16 @@ def test_cnn_learns_a_toy_image_task_and_saves(tmp_path, rng):
 
 
 # ----------------------------------------------------------------- threads
-def test_threaded_element_wise_steps_give_identical_results(rng):
-    """The batch is split over threads for copies and pooling; results must not change."""
+def test_threaded_element_wise_steps_give_identical_results(rng, monkeypatch):
+    """The batch is split over threads for convolutions, ReLU and pooling; results must not change."""
+    from scratchnn.layers import activations
+
+    monkeypatch.setattr(activations, "PARALLEL_MIN_SIZE", 1)  # split the ReLU too, small as it is
+    monkeypatch.setattr(F, "CHUNK_BYTES", 4096)  # convolution slices of a few samples
     x = rng.standard_normal((37, 3, 8, 8)).astype(np.float32)
     x[:, :, :4] = 0.0  # pooling ties
-    layers = [built(L.Conv2D(3, 5, 3, padding="same"), (3, 8, 8)), built(L.MaxPool2D(2), (5, 8, 8)),
+    layers = [built(L.Conv2D(3, 5, 3, padding="same"), (3, 8, 8)), built(L.ReLU(), (5, 8, 8)),
+              built(L.MaxPool2D(2), (5, 8, 8)),
               built(L.Conv2D(5, 4, 3, stride=2, padding=1, dilation=1), (5, 4, 4))]
     outputs = []
     try:
@@ -249,6 +254,25 @@ def test_threaded_element_wise_steps_give_identical_results(rng):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ConfigError, match="n must be a positive integer"):
         F.set_num_threads(0)
+
+
+@pytest.mark.parametrize("kwargs", [{"padding": "same"}, {"stride": 2, "padding": 1},
+                                    {"dilation": 2, "padding": (2, 1)}, {"use_bias": False}])
+@pytest.mark.parametrize("training", [True, False])
+def test_convolution_in_batch_slices_equals_one_slice(kwargs, training, rng, monkeypatch):
+    """Slicing the batch (CHUNK_BYTES) changes only the order of the dW sums; an inference
+    forward pass keeps no unfolded input and backward unfolds again."""
+    x = rng.standard_normal((9, 3, 7, 6))
+    results = []
+    for chunk in (1 << 30, 64):
+        monkeypatch.setattr(F, "CHUNK_BYTES", chunk)
+        layer = built(L.Conv2D(3, 4, 3, **kwargs), (3, 7, 6), "float64")
+        y = layer(x, training=training)
+        assert (layer.cache[0] is None) == (not training)
+        dx = layer.backward(np.cos(y))
+        results.append((y, dx, layer.grads["W"].copy()) + ((layer.grads["b"].copy(),) if "b" in layer.grads else ()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_first_conv_layer_skips_the_input_gradient(rng):

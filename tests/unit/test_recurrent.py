@@ -155,12 +155,12 @@ def test_single_thread_loop_switch_keeps_results(rng, monkeypatch):
     """The BLAS one-thread context of the time loop changes speed only, and restores the thread count."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from scratchnn.layers import recurrent
+    from scratchnn import threads
 
     x = rng.standard_normal((4, 6, 3))
     results = []
     for macs in (0, 1 << 40):
-        monkeypatch.setattr(recurrent, "SINGLE_THREAD_LOOP_MACS", macs)
+        monkeypatch.setattr(threads, "SMALL_PRODUCT_MACS", macs)
         layer = L.GRU(3, 5, return_sequences=True)
         layer.build((6, 3), np.random.default_rng(0), "float64")
         with threadpool_limits(2, user_api="blas"):
@@ -171,3 +171,44 @@ def test_single_thread_loop_switch_keeps_results(rng, monkeypatch):
         results.append((y, dx))
     np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", [L.SimpleRNN, L.LSTM, L.GRU])
+def test_batch_split_over_threads_keeps_results(cell, rng):
+    """The time loop runs on slices of the batch in several threads; the results must not change."""
+    from scratchnn import threads
+
+    x = rng.standard_normal((37, 5, 3)).astype(np.float32)
+    results = []
+    try:
+        for n in (1, 3):
+            threads.set_num_threads(n)
+            layer = cell(3, 8, return_sequences=True)
+            layer.build((5, 3), np.random.default_rng(0))
+            y = layer.forward(x, training=True)
+            dx = layer.backward(np.ones_like(y))
+            results.append((y, dx, layer.grads["U"].copy()))
+    finally:
+        threads.set_num_threads(None)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_lstm_inference_keeps_no_caches_and_matches_training(return_sequences, rng):
+    """Inference projects blocks of steps and keeps rolling state rows: same outputs and final
+    state as training mode; a backward pass after it recomputes what it needs."""
+    layer = L.LSTM(3, 6, return_sequences=return_sequences)
+    layer.build((19, 3), np.random.default_rng(0), "float64")
+    x = rng.standard_normal((37, 19, 3))
+    h0c0 = (rng.standard_normal((37, 6)), rng.standard_normal((37, 6)))
+    y_infer = layer.forward(x, training=False, initial_state=h0c0)
+    state_infer = layer.final_state
+    assert isinstance(layer.cache[0], str)  # nothing of size T was kept
+    dx_infer = layer.backward(np.ones_like(y_infer))
+    y_train = layer.forward(x, training=True, initial_state=h0c0)
+    dx_train = layer.backward(np.ones_like(y_train))
+    np.testing.assert_allclose(y_infer, y_train, atol=1e-12)
+    np.testing.assert_allclose(dx_infer, dx_train, atol=1e-12)
+    for a, b in zip(state_infer, layer.final_state):
+        np.testing.assert_allclose(a, b, atol=1e-12)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import checks
 from .. import functional as F
+from .. import threads
 from ..errors import ConfigError
 from ..registry import register_layer
 from .base import Layer
@@ -70,17 +71,39 @@ class Tanh(Activation):
         return F.tanh_grad(x, y, dy)
 
 
+#: Arrays with at least this many elements are split over the batch among scratchnn's threads
+#: (:func:`scratchnn.threads.batch_parallel`): a CNN's activations (3.2 M for 32 x 28 x 28
+#: x 128) are; an MLP's (32 K) stay on one thread, where handing work to the pool costs more
+#: than the pass itself.
+PARALLEL_MIN_SIZE = 1 << 20
+
+
+def _elementwise(fn, *arrays):
+    """``fn(*arrays, out=out)`` into a new array like ``arrays[0]`` (same memory layout, so a
+    channels-last view stays channels-last), split over the batch among threads when large."""
+    out = np.empty_like(arrays[0])
+    if out.size < PARALLEL_MIN_SIZE or out.ndim == 0:
+        fn(*arrays, out=out)
+    else:
+        threads.batch_parallel(lambda lo, hi: fn(*(a[lo:hi] for a in arrays), out=out[lo:hi]), len(out))
+    return out
+
+
+def _relu_grad(dy, y, out):
+    return np.multiply(dy, y > 0, out=out)
+
+
 @register_layer
 class ReLU(Activation):
     """relu(x) = max(x, 0); relu'(x) = 1 if x > 0 else 0."""
 
     def forward(self, x, training=False):
-        y = np.maximum(x, 0)
+        y = _elementwise(lambda a, out: np.maximum(a, 0, out=out), x)
         self.cache = y  # the mask y > 0 is all backward needs
         return y
 
     def backward(self, dy):
-        return dy * (self.cache > 0)
+        return _elementwise(_relu_grad, dy, self.cache)
 
 
 class _AlphaActivation(Activation):

@@ -138,8 +138,9 @@ class Conv2D(_ConvND):
         return f"Images are NCHW with C = {self.in_channels} channels."
 
     def forward(self, x, training=False):
+        # Inference keeps no unfolded input (a backward pass after it unfolds again).
         y, self.cache = F.conv2d_forward(x, self.params["W"], self.params.get("b"), self.stride,
-                                         self.pads, self.dilation)
+                                         self.pads, self.dilation, keep_cols=training)
         return y
 
     def backward(self, dy):
@@ -180,7 +181,7 @@ class Conv1D(_ConvND):
     def forward(self, x, training=False):
         stride, pads, dilation = self._args2d()
         y, self.cache = F.conv2d_forward(x[:, :, None, :], self.params["W"][:, :, None, :],
-                                         self.params.get("b"), stride, pads, dilation)
+                                         self.params.get("b"), stride, pads, dilation, keep_cols=training)
         return y[:, :, 0, :]
 
     def backward(self, dy):

@@ -1,0 +1,107 @@
+"""How scratchnn uses threads: the one place that decides.
+
+Two kinds of work run in a training step, and they want threads differently:
+
+- **Large matrix products** (Dense layers, the input projection of a recurrent layer)
+  are left to the BLAS, which splits them over its own threads.
+- **Everything else** -- element-wise passes (copies, pooling, ``col2im``) and the
+  convolutions' products on one slice of the batch at a time -- runs on one core in
+  NumPy. :func:`batch_parallel` splits such work over the batch axis into a small
+  thread pool (NumPy and the BLAS release the GIL inside their loops). While the pool
+  works, the BLAS is held to one thread: two pool threads each calling a BLAS that
+  itself starts two threads would put four busy threads on two cores.
+- **Small products in a loop** (one per time step of a recurrent layer) are too small to
+  share: waking BLAS threads for each of them costs more than the product (5-10x,
+  measured on 2 shared cores). :func:`small_products` runs such loops with the BLAS on
+  one thread.
+
+The thread count is :func:`get_num_threads`: by default the BLAS's (``OMP_NUM_THREADS``,
+``OPENBLAS_NUM_THREADS`` or ``MKL_NUM_THREADS``, else the CPU count), at most 8.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from .errors import ConfigError
+
+#: Per-step products with fewer multiply-adds than this run their loop with the BLAS on
+#: one thread (see :func:`small_products`); 0 leaves the BLAS's thread count alone. A
+#: (64 x 256) x (256 x 1024) product (16.8 M multiply-adds) is below it.
+SMALL_PRODUCT_MACS = 1 << 25
+
+_state: dict = {"n": None, "pool": None, "controller": None}
+
+
+def set_num_threads(n: int | None) -> None:
+    """Threads for :func:`batch_parallel` (``None``: back to the default)."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ConfigError(f"set_num_threads: n must be a positive integer or None. Received: n={n!r}")
+    _state["n"] = n
+
+
+def get_num_threads() -> int:
+    """The number of threads :func:`batch_parallel` uses."""
+    if _state["n"] is not None:
+        return _state["n"]
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return min(int(value), 8)
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def blas_single_thread():
+    """Context manager: the BLAS runs on one thread inside, its previous count is restored after."""
+    if _state["controller"] is None:
+        from threadpoolctl import ThreadpoolController
+
+        _state["controller"] = ThreadpoolController()  # scans the loaded libraries once (slow)
+    return _state["controller"].limit(limits=1, user_api="blas")
+
+
+def small_products(macs: int):
+    """Context for a loop of products of ``macs`` multiply-adds each (see :data:`SMALL_PRODUCT_MACS`)."""
+    if macs < SMALL_PRODUCT_MACS:
+        return blas_single_thread()
+    return contextlib.nullcontext()
+
+
+def batch_parallel(fn: Callable[[int, int], None], n: int, min_rows: int = 8, grain: int | None = None) -> None:
+    """Call ``fn(lo, hi)`` on consecutive slices of ``range(n)``, in parallel threads.
+
+    ``fn`` must only write to its own slice. Work smaller than ``2 * min_rows`` items runs
+    in the calling thread. With ``grain``, the slices are ``grain`` items long and handed
+    out one at a time to whichever thread is free, so that a thread the operating system
+    pauses (a busy machine) delays only its current slice; without it each thread gets
+    one equal slice. While several threads run, the BLAS is held to one thread.
+    """
+    parts = min(get_num_threads(), n // max(1, min_rows))
+    if parts <= 1:
+        fn(0, n)
+        return
+    pool, pid, size = _state["pool"] or (None, None, 0)
+    if pool is None or pid != os.getpid() or size < parts - 1:  # (a forked child has no workers)
+        pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="scratchnn")
+        _state["pool"] = (pool, os.getpid(), parts - 1)
+    if grain is None:
+        bounds = [n * i // parts for i in range(parts + 1)]
+        slices = iter(list(itertools.pairwise(bounds)))
+    else:
+        slices = iter([(lo, min(n, lo + grain)) for lo in range(0, n, grain)])
+
+    def drain():
+        for lo, hi in slices:  # next() on a list iterator is atomic under the GIL
+            fn(lo, hi)
+
+    with blas_single_thread():
+        futures = [pool.submit(drain) for _ in range(parts - 1)]
+        try:
+            drain()
+        finally:
+            wait(futures)
+        for f in futures:
+            f.result()
