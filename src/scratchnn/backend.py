@@ -164,6 +164,22 @@ def device_of(array: Any) -> Device:
     return CPU
 
 
+def contiguous(a: Any, dtype=None) -> Any:
+    """``a`` in C order (and ``dtype``), copied only if it is not already: NumPy's
+    ``ascontiguousarray`` for an array on any device."""
+    return a.astype(a.dtype if dtype is None else dtype, order="C", copy=False)
+
+
+def as_strided(x: Any, shape, strides, writeable: bool = True) -> Any:
+    """A strided view of ``x`` on its own device (NumPy's ``as_strided``, or CuPy's for a GPU array).
+
+    Used for the im2col window view; the view is read-only where the array module supports it."""
+    device = device_of(x)
+    if device.name == "gpu":
+        return device.xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+    return np.lib.stride_tricks.as_strided(x, shape=shape, strides=strides, writeable=writeable, subok=True)
+
+
 def zeros(shape, dtype, like) -> Any:
     """Zeros of ``shape`` on the device of array ``like``."""
     return np.zeros(shape, dtype=dtype, like=like)

@@ -235,7 +235,7 @@ class SGD(Optimizer):
         if self.momentum:
             b = state.get("momentum_buffer")
             if b is None:
-                b = state["momentum_buffer"] = np.array(g, copy=True)
+                b = state["momentum_buffer"] = g.copy()
             else:
                 b *= p.dtype.type(self.momentum)
                 b += g

@@ -150,3 +150,12 @@ def test_the_seam_catches_a_host_array_in_a_pass():
 def test_no_gpu_is_one_clear_error():
     with pytest.raises(sn.backend.DeviceError, match="^no CUDA device found: "):
         sn.Sequential([L.Dense(2, 2)], device="gpu")
+
+
+def test_train_on_a_missing_gpu_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from scratchnn.cli import main
+
+    code = main(["train", "--device", "gpu", "--epochs", "1", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("scratchnn: error: no CUDA device found: ")
+    assert not (tmp_path / "run").exists()

@@ -120,6 +120,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     _register_data_flags(p)
     _distributed.add_argument(p)
+    p.add_argument("--device", default="cpu", choices=("cpu", "gpu"),
+                   help="where to train: cpu, or gpu through CuPy (pip install 'scratchnn[gpu]') (default: cpu)")
     p.set_defaults(func=run)
 
 
@@ -161,7 +163,10 @@ def run(args) -> int:
 def _train(args, dp) -> int:
     """The command; ``dp`` is the DataParallel context with --distributed, else None.
     With --distributed only rank 0 prints and writes."""
+    from ..backend import get_device
     from ._common import model_file_path
+
+    get_device(args.device)  # no GPU: one line ("no CUDA device found: ...") before any work
 
     if args.resume:
         model_file_path(args.resume)  # a missing model fails before any folder is made
@@ -200,8 +205,11 @@ def _run(args, run_dir: RunFolder | None, default_out: bool, dp=None) -> int:
     if args.data is not None:
         return run_with_data(args)
 
+    from ..backend import get_device
+
     root = dp is None or dp.is_root
     out = run_dir.path if run_dir is not None else None
+    device = get_device(getattr(args, "device", "cpu"))
 
     def say_(*parts):
         say(*parts, quiet=not root)
@@ -274,9 +282,11 @@ def _run(args, run_dir: RunFolder | None, default_out: bool, dp=None) -> int:
             model.compile(losses.SoftmaxCrossEntropy(), optimizers.Adam(lr=lr), ["accuracy"])
         if args.epochs:
             model.metadata.setdefault("train", {})["epochs"] = model.epochs_trained + epochs
+    model.to(device)
     say_(f"Training {name} ({model.count_params():,} parameters) for {epochs} epoch{'s' * (epochs != 1)} "
          f"(batch {batch_size}, Adam lr {lr:g}" + (", cosine decay)" if resumed is None else ")")
          + (f", resuming after epoch {model.epochs_trained}" if resumed is not None else "")
+         + (f", on the {device.name.upper()}" if not device.is_cpu else "")
          + (f", data-parallel on {dp.size} ranks, {batch_size / dp.size:.4g} samples per rank per step"
             if dp is not None else ""))
 

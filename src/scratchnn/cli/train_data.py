@@ -237,6 +237,7 @@ def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None)
     # 3. Train, saving a checkpoint after every epoch.
     model_path = out / "model.npz"
     verbose = {"bar": 1, "lines": 2, "none": 0}[args.progress]
+    model.to(getattr(args, "device", "cpu"))
     start = time.perf_counter()
     try:
         model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val),
