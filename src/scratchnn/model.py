@@ -38,6 +38,7 @@ from .callbacks import Callback, History, ProgressBar
 from .errors import ConfigError, NotBuiltError, ShapeError, TrainingDivergedError
 from .graph import Input, Node, SymbolicTensor, collect_nodes
 from .layers.base import Layer
+from .savefile import save_model
 from .validation import as_float_array, as_target_array, check_same_length, check_targets
 
 
@@ -89,6 +90,9 @@ class Model:
         >>> model.predict(np.ones((2, 4))).shape
         (2, 1)
     """
+
+    #: How a model file names this kind of model (read by :mod:`scratchnn.savefile`).
+    file_kind = "Model"
 
     def __init__(self, inputs=None, outputs=None, *, seed: int | None = None, dtype: object = "float32",
                  name: str | None = None, device: str | Device = "cpu") -> None:
@@ -797,8 +801,8 @@ class Model:
 
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:
-        """Save architecture, weights, optimizer and generator state to one ``.npz`` file, atomically."""
-        from .io import save_model
+        """Save architecture, weights, optimizer and generator state to one ``.npz`` file, atomically
+        (:func:`scratchnn.savefile.save_model`; :func:`scratchnn.load_model` reads it back)."""
         save_model(self, path)
 
     def export_onnx(self, path, **kwargs):
@@ -830,6 +834,8 @@ class Sequential(Model):
         >>> bool(history.history["loss"][-1] < 0.05)
         True
     """
+
+    file_kind = "Sequential"
 
     def __init__(self, layers: Sequence[Layer] | None = None, *, seed: int | None = None,
                  dtype: object = "float32", name: str | None = None, device: str | Device = "cpu") -> None:

@@ -127,7 +127,7 @@ def _main_thread() -> bool:
 
 
 def _save(run_path: Path, model, log: dict) -> None:
-    from ..io import atomic_write
+    from ..atomic import atomic_write
 
     model.save(run_path / "model.npz")
     data = json.dumps(log, indent=1).encode() + b"\n"
