@@ -28,28 +28,20 @@ import numpy as np
 from . import losses, optimizers
 from .datasets.text import CharVocab, random_batches, sequences, split_ids
 from .errors import ConfigError, DataError
-from .layers import GRU, LSTM, Dense, Embedding, SimpleRNN
+from .layers import CELLS, Dense, Embedding, recurrent_stack  # noqa: F401  (CELLS: textgen.CELLS, as before)
 from .layers.bidirectional import Bidirectional
 from .layers.recurrent import RecurrentBase
 from .model import Sequential
 
-CELLS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
 
 
 def build_char_lm(vocab: CharVocab, embedding_dim: int = 64, hidden_size: int = 256,
                   num_layers: int = 1, cell: str = "lstm", seed: int | None = 0,
                   dtype: str = "float32") -> Sequential:
     """A next-character model for ``vocab``, with the vocabulary in its metadata."""
-    if cell not in CELLS:
-        raise ConfigError(f"cell must be one of {sorted(CELLS)}. Received: cell={cell!r}")
-    if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-        raise ConfigError(f"num_layers must be an integer >= 1. Received: num_layers={num_layers!r}")
-    layers = [Embedding(vocab.size, embedding_dim)]
-    size = embedding_dim
-    for _ in range(num_layers):
-        layers.append(CELLS[cell](size, hidden_size, return_sequences=True))
-        size = hidden_size
-    layers.append(Dense(hidden_size, vocab.size))
+    layers = [Embedding(vocab.size, embedding_dim),
+              *recurrent_stack(cell, embedding_dim, hidden_size, num_layers, return_sequences=True),
+              Dense(hidden_size, vocab.size)]
     model = Sequential(layers, seed=seed, dtype=dtype, name=f"char-{cell}")
     model.metadata["vocab"] = vocab.to_dict()
     model.metadata["task"] = "char-lm"

@@ -17,7 +17,7 @@ from .. import layers
 from ..errors import ConfigError
 from ..model import Sequential
 
-CELLS = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.SimpleRNN}
+CELLS = layers.CELLS
 KINDS = ("mlp", "nbeats", *CELLS)
 
 
@@ -41,11 +41,8 @@ def build_network(kind: str, n_inputs: int, horizon: int, hidden_size: int = 64,
             size = hidden_size
         stack.append(layers.Dense(hidden_size, horizon))
         return Sequential(stack, seed=seed, name="mlp-forecaster")
-    stack, size = [], 1 + extra_inputs
-    for i in range(num_layers):
-        stack.append(CELLS[kind](size, hidden_size, return_sequences=i < num_layers - 1))
-        size = hidden_size
-    stack.append(layers.Dense(hidden_size, horizon))
+    stack = [*layers.recurrent_stack(kind, 1 + extra_inputs, hidden_size, num_layers),
+             layers.Dense(hidden_size, horizon)]
     return Sequential(stack, seed=seed, name=f"{kind}-forecaster")
 
 

@@ -10,7 +10,7 @@ from .embedding import Embedding
 from .merge import Add, Concatenate, Multiply
 from .normalization import BatchNorm
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool1D, MaxPool2D
-from .recurrent import GRU, LSTM, RecurrentBase, SimpleRNN
+from .recurrent import CELLS, GRU, LSTM, RecurrentBase, SimpleRNN, recurrent_stack
 from .reshape import Flatten, Reshape
 from .residual import ResidualBlock
 from .spatial_dropout import Dropout2D, SpatialDropout
@@ -18,7 +18,7 @@ from .spatial_dropout import Dropout2D, SpatialDropout
 __all__ = [
     "Layer", "Activation", "Dense", "Dropout", "Identity", "Sigmoid", "Tanh", "ReLU",
     "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "get_activation",
-    "Embedding", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "RecurrentBase",
+    "Embedding", "SimpleRNN", "LSTM", "GRU", "CELLS", "recurrent_stack", "Bidirectional", "RecurrentBase",
     "Conv2D", "Conv1D", "MaxPool2D", "MaxPool1D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm",
     "Flatten", "Reshape", "SpatialDropout", "Dropout2D", "Add", "Concatenate", "Multiply",
     "ResidualBlock",
