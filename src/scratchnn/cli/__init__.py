@@ -27,6 +27,7 @@ COMMANDS = [
     "forecast",
     "textgen",
     "export",
+    "serve",
 ]
 
 EXAMPLES = """\
@@ -39,6 +40,7 @@ examples:
   scratchnn demo xor                                # the article's network, with a picture
   scratchnn summary runs/mlp/model.npz
   scratchnn export runs/mlp/model.npz digits.onnx   # run it in any ONNX runtime
+  scratchnn serve                                   # web playground on http://127.0.0.1:8765/
 
 Run 'scratchnn COMMAND --help' for each command's options and examples.
 """
