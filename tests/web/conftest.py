@@ -1,7 +1,8 @@
 """Fixtures of the web playground's tests.
 
-- ``web_runs``: a ``runs/`` folder with one real run of ``scratchnn train`` (1 epoch of the MLP on
-  the bundled MNIST subset, with its plots) linked as ``runs/latest`` -- built once per session;
+- ``web_runs``: a ``runs/`` folder with two real runs of ``scratchnn train`` (the MLP on the bundled
+  MNIST subset, 1 and 2 epochs, with their plots), the first linked as ``runs/latest`` -- built
+  once per session;
 - ``server``: ``python -m scratchnn serve --port 0`` in a subprocess on 127.0.0.1 over those
   runs, its URL read from what it prints; stopped at the end;
 - ``browser``: Debian's Chromium driven by Playwright, headless. Skips cleanly where the
@@ -14,13 +15,10 @@ else to the test's temporary folder.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from web_helpers import start_server, stop_server
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
@@ -32,11 +30,14 @@ def web_runs(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("web") / "runs"
     out = root / "20260101-120000"
+    second = root / "20260102-120000"
     env = {"SCRATCHNN_OFFLINE": "1"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
         status = main(["train", "--epochs", "1", "--out", str(out), "--progress", "none"])
+        status += main(["train", "--epochs", "2", "--lr", "0.003", "--batch-size", "256", "--seed", "1",
+                        "--out", str(second), "--progress", "none"])
     finally:
         for k, v in old.items():
             if v is None:
@@ -46,35 +47,6 @@ def web_runs(tmp_path_factory) -> Path:
     assert status == 0
     (root / "latest").symlink_to(out.name, target_is_directory=True)
     return root
-
-
-def start_server(runs: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    """Start ``scratchnn serve --port 0`` and return the process and its URL (read from stdout)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    src = Path(__file__).resolve().parents[2] / "src"
-    env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    proc = subprocess.Popen([sys.executable, "-m", "scratchnn", "serve", "--port", "0", "--runs", str(runs),
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-        if m:
-            return proc, m.group(1)
-    proc.kill()
-    raise RuntimeError(f"the server did not start: {proc.stderr.read()[-2000:]}")
-
-
-def stop_server(proc: subprocess.Popen) -> str:
-    proc.terminate()
-    try:
-        _, err = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return err
 
 
 @pytest.fixture(scope="session")

@@ -104,14 +104,22 @@ def test_runs_page_opens_a_run(page, server, web_runs, shots):
     page.goto(server + "#runs")
     page.wait_for_selector("#rn-table tbody tr")
     rows = page.locator("#rn-table tbody tr")
-    assert rows.count() == 1
-    assert "20260101-120000" in rows.first.inner_text() and "latest" not in rows.first.inner_text().split()[0]
-    page.wait_for_function("document.querySelector('#rn-a').dataset.run === '20260101-120000'")
-    results = json.loads((web_runs / "20260101-120000" / "results.json").read_text())
+    assert rows.count() == 2
+    assert "latest" in page.locator("#rn-table tr.latest").inner_text()
+    assert "20260101-120000" in page.locator("#rn-table tr.latest").inner_text()
+    newest = rows.first.get_attribute("data-run")  # newest first: run A by default
+    page.wait_for_function(f"document.querySelector('#rn-a').dataset.run === '{newest}'")
+    results = json.loads((web_runs / newest / "results.json").read_text())
     assert f"{100 * results['test_accuracy']:.1f}%" in page.inner_text("#rn-a")
     page.wait_for_function("Array.from(document.querySelectorAll('#rn-a img')).every(i => i.complete && i.naturalWidth > 0)")
     assert page.locator("#rn-a img").count() >= 2  # confusion matrix, misclassified images, ...
-    page.click("#rn-table button[data-slot=b]")
-    page.wait_for_function("document.querySelector('#rn-b').dataset.run === '20260101-120000'")
+    # Compare: the other run as B, side by side.
+    other = rows.nth(1).get_attribute("data-run")
+    rows.nth(1).locator("button[data-slot=b]").click()
+    page.wait_for_function(f"document.querySelector('#rn-b').dataset.run === '{other}'")
+    results_b = json.loads((web_runs / other / "results.json").read_text())
+    assert f"{100 * results_b['test_accuracy']:.1f}%" in page.inner_text("#rn-b")
+    box_a, box_b = page.locator("#rn-a").bounding_box(), page.locator("#rn-b").bounding_box()
+    assert box_b["x"] > box_a["x"] + box_a["width"] - 1 and abs(box_a["y"] - box_b["y"]) < 1  # side by side
     page.screenshot(path=str(shots / "runs.png"), full_page=False)
     assert page.js_errors == []

@@ -62,7 +62,8 @@ def run(args) -> int:
     if hint:
         raise ImportError(hint)
     from ..web.app import LOCAL_HOSTS, create_app
-    from ..web.server import bind, run as serve_app, url_of
+    from ..web.server import bind, url_of
+    from ..web.server import run as serve_app
 
     host = args.host or "127.0.0.1"
     model = model_file_path(args.model) if args.model else os.path.join(args.runs, "latest", "model.npz")

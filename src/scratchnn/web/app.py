@@ -42,7 +42,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketState
@@ -51,8 +51,16 @@ from .._version import __version__
 from ..errors import ConfigError, DataError, ModelFileError, ShapeError
 from .digits import DigitModel, NoModelError
 from .runs import RunStore, UnknownRunError
-from .settings import ACTIVATIONS, BOUNDS, DATASETS, OPTIMIZERS, REGULARIZATIONS, PlaygroundSettings, \
-    parse_settings, python_code
+from .settings import (
+    ACTIVATIONS,
+    BOUNDS,
+    DATASETS,
+    OPTIMIZERS,
+    REGULARIZATIONS,
+    PlaygroundSettings,
+    parse_settings,
+    python_code,
+)
 from .trainer import TrainingJob
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -64,8 +72,9 @@ INLINE_BYTES = 64 * 1024
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 SECURITY_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
-     b"style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    (b"content-security-policy", (b"default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+                                  b"style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+                                  b"base-uri 'none'; form-action 'none'")),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
@@ -216,8 +225,9 @@ def create_app(model_path: str = "runs/latest/model.npz", runs_dir: str = "runs"
         await PlaygroundSession(ws, slots, fps).serve()
 
     async def not_found(request: Request, exc: HTTPException):
-        return error(exc.status_code, exc.detail if exc.status_code != 404 or request.url.path.startswith("/api")
-                     else f"no page at {request.url.path[:100]}")
+        if exc.status_code == 404:
+            return error(404, f"no page or API route at {request.url.path[:100]}")
+        return error(exc.status_code, exc.detail)
 
     routes = [
         Route("/", index),

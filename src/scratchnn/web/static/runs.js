@@ -11,8 +11,9 @@
       b.addEventListener("click", () => open(slot, r.id));
       return b;
     };
-    const tr = SN.el("tr", { class: r.latest ? "latest" : "" },
-      SN.el("td", { text: r.id }), SN.el("td", { text: r.modified }), SN.el("td", { text: r.dataset || "–" }),
+    const tr = SN.el("tr", { class: r.latest ? "latest" : "", "data-run": r.id },
+      SN.el("td", {}, r.id, ...(r.latest ? [" ", SN.el("span", { class: "tag", text: "latest" })] : [])),
+      SN.el("td", { text: r.modified }), SN.el("td", { text: r.dataset || "–" }),
       SN.el("td", { text: r.model || "–" }), SN.el("td", { text: r.epochs_trained == null ? "–" : String(r.epochs_trained) }),
       SN.el("td", { text: SN.percent(r.test_accuracy) }), SN.el("td", {}, pick("a"), " ", pick("b")));
     return tr;
