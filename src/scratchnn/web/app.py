@@ -7,18 +7,18 @@ WebSockets, static files and a thread pool, in one small pure-Python package.
 
 Routes (every error is JSON ``{"error": "..."}`` with a 4xx status and leaves the server working):
 
-=========================================  ==================================================
-``GET /``                                  the page (``static/index.html``)
-``GET /static/...``                        its CSS and JavaScript (shipped in the package)
-``GET /api/playground/defaults``           default settings, bounds and choices
-``POST /api/playground/code``              settings (JSON, <= 64 KB) -> the Python script
-``WS /ws/playground``                      one training job per connection (below)
-``GET /api/digits/model``                  the digit pad's model, or why there is none
-``POST /api/digits/predict``               a drawn PNG (<= 1 MB) -> probabilities, input, activations
-``GET /api/runs``                          the runs under ``runs/``
-``GET /api/runs/{id}``                     one run's results and history
-``GET /api/runs/{id}/images/{kind}``       its confusion matrix, misclassified images, ...
-=========================================  ==================================================
+| route | what |
+| --- | --- |
+| ``GET /`` | the page (``static/index.html``) |
+| ``GET /static/...`` | its CSS and JavaScript (shipped in the package) |
+| ``GET /api/playground/defaults`` | default settings, bounds and choices |
+| ``POST /api/playground/code`` | settings (JSON, <= 64 KB) -> the Python script |
+| ``WS /ws/playground`` | one training job per connection (below) |
+| ``GET /api/digits/model`` | the digit pad's model, or why there is none |
+| ``POST /api/digits/predict`` | a drawn PNG (<= 1 MB) -> probabilities, input, activations |
+| ``GET /api/runs`` | the runs under ``runs/`` |
+| ``GET /api/runs/{id}`` | one run's results and history |
+| ``GET /api/runs/{id}/images/{kind}`` | its confusion matrix, misclassified images, ... |
 
 The playground WebSocket takes JSON messages ``{"type": "reset", "settings": {...}}``,
 ``{"type": "start" | "pause" | "step"}`` (each <= 64 KB) and sends ``reset`` (data and code),

@@ -123,7 +123,9 @@ class DigitModel:
         """Probabilities, the 28x28 input and the first layer's activations for a drawn image.
 
         Raises:
-            NoModelError, DataError (see :func:`decode_drawing`), ModelFileError (a bad file).
+            NoModelError: no model file (yet).
+            DataError: the drawing is not usable (see :func:`decode_drawing`).
+            ModelFileError: the file is not a scratchnn model.
         """
         from ..cli._common import softmax
         from ..datasets.utils import images_to_inputs
