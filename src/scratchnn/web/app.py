@@ -188,7 +188,7 @@ def create_app(model_path: str = "runs/latest/model.npz", runs_dir: str = "runs"
         if not body:
             return error(400, "the drawing is empty (send the canvas as a PNG)")
         try:
-            if len(body) <= INLINE_BYTES:  # a canvas PNG (a few KB): ~2 ms, cheaper than a thread hop
+            if len(body) <= INLINE_BYTES and not digits.busy:  # a canvas PNG: ~2 ms, cheaper than a thread hop
                 return JSONResponse(digits.predict_drawing(body))
             return JSONResponse(await run_in_threadpool(digits.predict_drawing, body))
         except DataError as exc:

@@ -110,6 +110,11 @@ class DigitModel:
                       "params": model.count_params(), "input_shape": list(model.input_shape)}
         return model
 
+    @property
+    def busy(self) -> bool:
+        """Whether a prediction (or a reload) is running now."""
+        return self._lock.locked()
+
     def info(self) -> dict:
         """What the page shows about the model, or ``{"available": False, "message": ...}``."""
         with self._lock:
