@@ -123,3 +123,29 @@ def test_runs_page_opens_a_run(page, server, web_runs, shots):
     assert box_b["x"] > box_a["x"] + box_a["width"] - 1 and abs(box_a["y"] - box_b["y"]) < 1  # side by side
     page.screenshot(path=str(shots / "runs.png"), full_page=False)
     assert page.js_errors == []
+
+
+def test_digit_pad_takes_a_finger_on_a_phone(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(server + "#digits")
+        page.wait_for_function("document.querySelector('#dp-model').textContent.startsWith('Model:')")
+        box = page.locator("#dp-pad").bounding_box()
+        cdp = context.new_cdp_session(page)  # real touch events (Playwright's touchscreen only taps)
+
+        def touch(kind, y=0.0):
+            points = [] if kind == "touchEnd" else [{"x": box["x"] + box["width"] / 2,
+                                                     "y": box["y"] + y * box["height"]}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        touch("touchStart", 0.2)
+        for i in range(1, 25):
+            touch("touchMove", 0.2 + 0.6 * i / 24)
+        touch("touchEnd")
+        page.wait_for_function("document.querySelector('#dp-prediction').dataset.index !== undefined")
+        assert page.inner_text("#dp-prediction") == "1"
+        assert page.evaluate("window.scrollY") == 0  # the stroke drew; it did not scroll the page
+    finally:
+        context.close()
