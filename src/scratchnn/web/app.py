@@ -259,7 +259,10 @@ class PlaygroundSession:
 
     def _emitter(self, job_ref: list, run: int):
         def emit(message: dict) -> None:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, (job_ref[0], {**message, "run": run}))
+            try:
+                self.loop.call_soon_threadsafe(self.queue.put_nowait, (job_ref[0], {**message, "run": run}))
+            except RuntimeError:  # the event loop has closed (server shutting down): nobody to tell
+                pass
         return emit
 
     async def _sender(self) -> None:
