@@ -38,7 +38,7 @@ DEFAULT_DTYPE = np.dtype(np.float32)
 _ALLOWED = {np.dtype(np.float32), np.dtype(np.float64)}
 
 
-def as_dtype(dtype: object) -> np.dtype:
+def as_dtype(dtype: Any) -> np.dtype:
     """Return ``dtype`` as a NumPy float dtype (float32 or float64).
 
     Raises:

@@ -65,6 +65,7 @@ import math
 import os
 import re
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -283,7 +284,7 @@ def _build_model(mcfg, layers, archive: _Archive, path, version: int):
             _expect(isinstance(input_shape, list) and 0 < len(input_shape) <= MAX_NDIM
                     and all(_is_int(d, 1, 2**31) for d in input_shape), path,
                     f"bad input_shape {str(input_shape)[:80]}")
-            shape = tuple(input_shape)
+            shape: Any = tuple(input_shape)
             for i, layer in enumerate(layers):
                 _expect(layer.num_inputs == 1, path, f"{layer.describe()} merges tensors; not in a Sequential")
                 _check_declared_shapes(layer, i, shape, archive, path, key_of)
@@ -293,7 +294,7 @@ def _build_model(mcfg, layers, archive: _Archive, path, version: int):
             return model
         shapes, nodes, outputs = _graph_from_config(mcfg, len(layers), path)
         tensors = [Input(s) for s in shapes]
-        node_out = []
+        node_out: list = []
         checked = set()
 
         def get(ref):

@@ -356,5 +356,5 @@ def get(loss) -> Loss:
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str) and loss in LOSS_ALIASES:
-        return LOSS_ALIASES[loss]()
+        return LOSS_ALIASES[loss]()  # type: ignore[return-value]
     raise ConfigError(f"unknown loss. Expected a Loss or one of {sorted(LOSS_ALIASES)}. Received: {loss!r}")

@@ -168,7 +168,8 @@ def get(name: str, threshold: float | None = None) -> Callable[[np.ndarray, np.n
     """
     if isinstance(name, str) and name in METRICS:
         if threshold is not None and name in THRESHOLD_METRICS:
-            return functools.partial(METRICS[name], threshold=float(threshold))
+            fn: Callable[..., float] = METRICS[name]
+            return functools.partial(fn, threshold=float(threshold))
         return METRICS[name]
     match = re.fullmatch(r"top([1-9][0-9]*)_accuracy", name) if isinstance(name, str) else None
     if match:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,9 +44,9 @@ from .validation import as_float_array, as_target_array, check_same_length, chec
 
 
 
-def _seed_of(owner: str, seed) -> int:
+def _seed_of(owner: str, seed: Any) -> int:
     if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
+        return int(np.random.SeedSequence().entropy) % (2**63)  # type: ignore[arg-type]
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"{owner}: seed must be a non-negative integer or None. Received: seed={seed!r}")
     return int(seed)
@@ -101,9 +102,10 @@ class Model:
         self.rng = np.random.default_rng(self.seed)
         self.dtype = as_dtype(dtype)
         self.name = name
-        self.loss: losses_mod.Loss | None = None
+        #: The compiled loss (of the first output) and optimizer; ``None`` until :meth:`compile`.
+        self.loss: Any = None
         self.losses: list[losses_mod.Loss] = []
-        self.optimizer: optimizers_mod.Optimizer | None = None
+        self.optimizer: Any = None
         self.metric_names: list[str] = []
         self.history = History()
         self.epochs_trained = 0
@@ -115,10 +117,12 @@ class Model:
         self.outputs: list[SymbolicTensor] = []
         self.nodes: list[Node] = []
         self._built = False
-        self.flat_params: np.ndarray | None = None
-        self.flat_grads: np.ndarray | None = None
+        #: All parameters in one contiguous array, all gradients in another (after :meth:`build`).
+        self.flat_params: Any = None
+        self.flat_grads: Any = None
         #: The data-parallel context during a distributed fit/evaluate (scratchnn.distributed), else None.
-        self._dist = None
+        #: The data-parallel context while ``fit(distributed=...)`` runs (scratchnn.distributed).
+        self._dist: Any = None
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ConfigError("Model needs both inputs and outputs: sn.Model(inputs=x, outputs=y)")
@@ -291,7 +295,7 @@ class Model:
         xs = _as_list(x) if len(self.inputs) > 1 else [x]
         if len(xs) != len(self.inputs):
             raise ShapeError(f"the model takes {len(self.inputs)} inputs; got {len(xs)} arrays")
-        values = {id(t): a for t, a in zip(self.inputs, xs)}
+        values: dict[Any, Any] = {id(t): a for t, a in zip(self.inputs, xs)}
         any_shared = False
         for node, release, shared in zip(self.nodes, self._release, self._node_shared):
             layer = node.layer
@@ -326,7 +330,7 @@ class Model:
         for t, d in zip(self.outputs, dys):
             grads[id(t)] = d if id(t) not in grads else grads[id(t)] + d
         sums: dict[int, dict[str, np.ndarray]] = {}
-        values = getattr(self, "_values", None)
+        values: Any = getattr(self, "_values", None)
         for node, is_shared in zip(reversed(self.nodes), reversed(self._node_shared)):
             d = grads.pop(id(node.output), None)
             if d is None:
@@ -583,7 +587,7 @@ class Model:
 
         cbs: list[Callback] = [self.history, *(callbacks or [])]
         if verbose:
-            cbs.append(ProgressBar(epochs, steps, verbose, first_epoch=self.epochs_trained))
+            cbs.append(ProgressBar(epochs, steps, verbose, first_epoch=self.epochs_trained))  # type: ignore[arg-type]
         if dist is not None:
             cbs = [cb for cb in cbs if dist.keeps(cb)]
         for cb in cbs:
@@ -649,7 +653,7 @@ class Model:
             cb.on_train_end({})
         return self.history
 
-    def _metric_fns(self) -> list[tuple[str, int, object]]:
+    def _metric_fns(self) -> list[tuple[str, int, Any]]:
         """``(log name, output index, function)`` for every compiled metric and output."""
         n_out = len(self.outputs)
         return [(m if n_out == 1 else f"{m}_{k}", k, self._metric(m, self.losses[k]))
@@ -840,7 +844,7 @@ class Sequential(Model):
     def __init__(self, layers: Sequence[Layer] | None = None, *, seed: int | None = None,
                  dtype: object = "float32", name: str | None = None, device: str | Device = "cpu") -> None:
         super().__init__(seed=seed, dtype=dtype, name=name, device=device)
-        self.outputs = [None]  # one output; the graph is made when the input shape is known
+        self.outputs = [None]  # type: ignore[list-item]  # one output; the graph is made when the input shape is known
         for layer in layers or []:
             self.add(layer)
 
@@ -876,7 +880,7 @@ class Sequential(Model):
 
     def _infer_input_shape(self) -> tuple[int, ...] | None:
         first = self.layers[0] if self.layers else None
-        return (first.in_features,) if hasattr(first, "in_features") else None
+        return (first.in_features,) if first is not None and hasattr(first, "in_features") else None  # type: ignore[attr-defined]
 
     @property
     def input_shape(self):

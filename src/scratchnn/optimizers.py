@@ -58,6 +58,7 @@ class Optimizer:
     def __init__(self, lr: float | Schedule = 0.01, *, weight_decay: float = 0.0,
                  l1: float = 0.0, clip_norm: float | None = None) -> None:
         name = type(self).__name__
+        self.lr: float | Schedule
         if isinstance(lr, Schedule):
             self.lr = lr
         else:

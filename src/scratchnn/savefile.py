@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import numpy as np
 
@@ -91,4 +92,5 @@ def save_model(model, path: str | os.PathLike) -> None:
     config = json.dumps(model_to_config(model), allow_nan=False).encode("utf-8")
     arrays = model_to_arrays(model)
     arrays["__config__"] = np.frombuffer(config, dtype=np.uint8)
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    savez: Any = np.savez  # numpy's stub types the arrays (**kwds) as bool
+    atomic_write(path, lambda f: savez(f, **arrays))

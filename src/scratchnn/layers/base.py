@@ -228,10 +228,12 @@ class Layer:
         self._check_shape(x.shape)
         return self.forward(x, training=training)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """The output for ``x`` (an array, or a list of arrays for a multi-input layer)."""
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: Any) -> Any:
+        """dL/dx (a list for a multi-input layer, ``None`` where not required) from dL/dy."""
         raise NotImplementedError
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -258,7 +260,7 @@ class Layer:
         """A hint added to the shape error for input ``shape``; override per layer."""
         return ""
 
-    def _check_shape(self, shape: Shape, building: bool = False) -> None:
+    def _check_shape(self, shape: tuple, building: bool = False) -> None:
         if not building and shape == self._last_checked_shape:
             return  # the common case in training: the same batch shape again
         expected = self.expected_shape()
