@@ -9,6 +9,7 @@ from ._common import add_parser, default_run_dir, prepare_out_dir, say
 EXAMPLES = """\
   scratchnn textgen train ../shared/data/text/tinyshakespeare.txt --out runs/shakespeare
   scratchnn textgen train input.txt --steps 500 --hidden 128 --cell gru --clip-norm 5
+  scratchnn textgen train input.txt --model transformer --d-model 128 --heads 4 --blocks 2 --lr 1e-3
   scratchnn textgen sample runs/shakespeare/model.npz --length 500 --temperature 0.8 --prompt "ROMEO:"
 
 'train' reports the validation loss (the last 10% of the text) in bits per character and
@@ -17,7 +18,7 @@ saves model.npz with its vocabulary inside; 'sample' needs only that file."""
 
 def register(subparsers) -> argparse.ArgumentParser:
     p = add_parser(subparsers, "textgen", "train a character-level language model, or sample from one",
-                   "Character-level language models (Embedding -> LSTM/GRU -> Dense).", EXAMPLES)
+                   "Character-level language models (Embedding -> LSTM/GRU -> Dense, or a Transformer).", EXAMPLES)
     sub = p.add_subparsers(dest="textgen_command", metavar="ACTION", parser_class=type(p))
     sub.required = True
 
@@ -32,6 +33,13 @@ def register(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=int, default=256)
     t.add_argument("--layers", type=int, default=1)
     t.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm")
+    t.add_argument("--model", choices=["recurrent", "transformer"], default="recurrent",
+                   help="recurrent (--cell, --hidden, --layers) or transformer (the options below)")
+    t.add_argument("--d-model", type=int, default=128, help="transformer: vector size (default 128)")
+    t.add_argument("--heads", type=int, default=4, help="transformer: attention heads (default 4)")
+    t.add_argument("--blocks", type=int, default=2, help="transformer: TransformerBlocks (default 2)")
+    t.add_argument("--ff-dim", type=int, default=None, help="transformer: MLP size (default 4 x d-model)")
+    t.add_argument("--dropout", type=float, default=0.0, help="transformer: dropout rate (default 0)")
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--clip-norm", type=float, default=5.0, help="gradient clipping norm (0: off)")
     t.add_argument("--eval-every", type=int, default=100)
@@ -47,6 +55,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=0.8)
     s.add_argument("--prompt", default="")
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--no-kv-cache", action="store_true",
+                   help="transformer: recompute the whole window for every character (slower; same text)")
     s.set_defaults(func=run_sample)
     return p
 
@@ -57,9 +67,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     out = prepare_out_dir(args.out or default_run_dir())
     text = load_text(args.text)
+    model = _transformer(args, text) if args.model == "transformer" else None
+    what = (f"Transformer {args.blocks} x d-model {args.d_model}, {args.heads} heads" if model is not None
+            else f"{args.cell.upper()} {args.hidden}")
     say(f"{args.text}: {len(text):,} characters, {len(set(text))} distinct; training {args.steps} steps "
-        f"({args.cell.upper()} {args.hidden}, clip-norm {args.clip_norm})", quiet=args.quiet)
-    model, log = train_char_lm(text, steps=args.steps, seq_len=args.seq_len, batch_size=args.batch_size,
+        f"({what}, clip-norm {args.clip_norm})", quiet=args.quiet)
+    model, log = train_char_lm(text, model=model, steps=args.steps, seq_len=args.seq_len, batch_size=args.batch_size,
                                embedding_dim=args.embedding, hidden_size=args.hidden,
                                num_layers=args.layers, cell=args.cell, lr=args.lr,
                                clip_norm=args.clip_norm if args.clip_norm > 0 else None,
@@ -74,6 +87,15 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _transformer(args: argparse.Namespace, text: str):
+    """The model of ``--model transformer``: its context is --seq-len (learned positions)."""
+    from ..datasets.text import CharVocab
+    from ..textgen import build_char_transformer
+
+    return build_char_transformer(CharVocab.from_text(text), args.d_model, args.heads, args.blocks,
+                                  args.ff_dim, args.seq_len, args.dropout, seed=args.seed)
+
+
 def run_sample(args: argparse.Namespace) -> int:
     import os
 
@@ -83,5 +105,6 @@ def run_sample(args: argparse.Namespace) -> int:
     if not os.path.exists(args.model):
         raise FileNotFoundError(2, "model file not found", args.model)
     model = load_model(args.model, compile=False)
-    print(sample(model, args.length, prompt=args.prompt, temperature=args.temperature, seed=args.seed))
+    print(sample(model, args.length, prompt=args.prompt, temperature=args.temperature, seed=args.seed,
+                 kv_cache=not args.no_kv_cache))
     return 0
