@@ -49,13 +49,13 @@ def default_text() -> str:
 
 
 def data(path):
-    from scratchnn.datasets.text import CharVocab, load_text, random_batches, sequences, split_ids
+    from scratchnn.datasets import text as T
 
-    text = load_text(path)
-    vocab = CharVocab.from_text(text)
-    train, val = split_ids(vocab.encode(text), 0.1)
-    xv, yv = sequences(val, SEQ)
-    return vocab, random_batches(train, SEQ, BATCH, np.random.default_rng(0)), xv[:VAL_SEQS], yv[:VAL_SEQS]
+    text = T.load_text(path)
+    vocab = T.CharVocab.from_text(text)
+    train, val = T.split_ids(vocab.encode(text), 0.1)
+    xv, yv = T.sequences(val, SEQ)
+    return vocab, T.random_batches(train, SEQ, BATCH, np.random.default_rng(0)), xv[:VAL_SEQS], yv[:VAL_SEQS]
 
 
 def scratchnn_model(vocab, seed):

@@ -26,10 +26,14 @@ import numpy as np
 from . import losses, optimizers
 from .datasets.text import CharVocab, random_batches, sequences, split_ids
 from .errors import ConfigError, DataError
-from .layers import (GRU, LSTM, Dense, Embedding, LayerNorm, MultiHeadAttention, PositionalEmbedding,
-                     SimpleRNN, SinusoidalPositionalEncoding, TransformerBlock)
+from .layers import GRU, LSTM, Dense, Embedding, SimpleRNN
+from .layers.attention import MultiHeadAttention
 from .layers.bidirectional import Bidirectional
+from .layers.layer_norm import LayerNorm
+from .layers.positional_embedding import PositionalEmbedding
 from .layers.recurrent import RecurrentBase
+from .layers.sinusoidal import SinusoidalPositionalEncoding
+from .layers.transformer import TransformerBlock
 from .model import Sequential
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
@@ -244,7 +248,7 @@ def _sample_transformer(model: Sequential, ids: np.ndarray, length: int, tempera
     """
     context = context_length(model)
     keep = context - context // 2
-    ids = list(int(i) for i in ids)
+    ids = [int(i) for i in ids]
     start = max(0, len(ids) - context)
     runner = _KVRunner(model, context) if kv_cache else None
 

@@ -127,7 +127,7 @@ def test_transformer_block_matches_torch_encoder_layer(causal, padded, rng):
     n, t, d, h, f = 3, 6, 8, 2, 12
     block = L.TransformerBlock(d, h, ff_dim=f, causal=causal, gelu="none")
     block.build((t, d), np.random.default_rng(3), "float64")
-    for k, p in block.all_params().items():
+    for p in block.all_params().values():
         if p.ndim == 1:
             p += 0.2 * rng.standard_normal(p.shape)
     x, dy = rng.standard_normal((n, t, d)), rng.standard_normal((n, t, d))

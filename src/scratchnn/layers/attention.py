@@ -79,11 +79,11 @@ class MultiHeadAttention(Layer):
         return f"MultiHeadAttention({self.d_model}, {self.num_heads}) takes (N, T, {self.d_model}) sequences."
 
     def _build(self, input_shape, rng):
-        if self.cross_attention:
-            if len(input_shape) != 2 or len(input_shape[0]) != 2 or len(input_shape[1]) != 2 \
-                    or input_shape[0][1] != self.d_model or input_shape[1][1] != self.context_dim:
-                raise ShapeError(f"{self.describe()} expects per-sample inputs [(T, {self.d_model}), "
-                                 f"(S, {self.context_dim})]; got {input_shape}.")
+        if self.cross_attention and (
+                len(input_shape) != 2 or len(input_shape[0]) != 2 or len(input_shape[1]) != 2
+                or input_shape[0][1] != self.d_model or input_shape[1][1] != self.context_dim):
+            raise ShapeError(f"{self.describe()} expects per-sample inputs [(T, {self.d_model}), "
+                             f"(S, {self.context_dim})]; got {input_shape}.")
         d, c = self.d_model, self.context_dim
         for key, fan_in in (("q", d), ("k", c), ("v", c), ("o", d)):
             self.add_weight(f"W{key}", (fan_in, d), "glorot_uniform", fan_in=fan_in, fan_out=d)

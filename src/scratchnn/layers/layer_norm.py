@@ -1,8 +1,6 @@
 """Layer normalisation: each vector normalised over its own features."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import ConfigError
 from ..functional.attention import layer_norm, layer_norm_grad
 from ..registry import register_layer
