@@ -1,6 +1,6 @@
 """07 - A small Transformer learns to add, and to reverse a sequence.
 
-    python examples/07_transformer_addition.py            # about two minutes on two cores
+    python examples/07_transformer_addition.py            # 5-10 minutes on two busy cores
     python examples/07_transformer_addition.py --quick    # a smoke test
 
 1. Addition: "47+85=132". Every pair of two-digit numbers is a 9-character string; a
