@@ -79,3 +79,17 @@ def test_cli_trains_and_samples_a_transformer(tmp_path, capsys):
     cached = capsys.readouterr().out
     assert main(args + ["--no-kv-cache"]) == 0
     assert capsys.readouterr().out == cached and cached.startswith("to be")
+
+
+def test_cli_exports_a_trained_transformer_to_onnx(tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    data = tmp_path / "data.txt"
+    data.write_text("abcabcabd " * 40)
+    out = tmp_path / "run"
+    assert main(["textgen", "train", str(data), "--model", "transformer", "--steps", "3", "--seq-len", "12",
+                 "--batch-size", "4", "--d-model", "8", "--heads", "2", "--blocks", "2", "--out", str(out),
+                 "--sample-length", "0", "--quiet"]) == 0
+    assert main(["export", str(out / "model.npz"), str(tmp_path / "m.onnx"), "--verify"]) == 0
+    text = capsys.readouterr().out
+    diff = float(text.rsplit("=", 1)[1])
+    assert "(N, 12) -> output 'output' (N, 12, 5)" in text and diff < 1e-4
