@@ -21,7 +21,8 @@ tokens (characters) per second, the ratio, and the validation bits per character
 (``--model transformer``: d-model 128, 4 heads, 2 blocks; the LSTM: embedding 64, hidden
 256; both seq 100, batch 64, Adam 2e-3, clip 5, seed 0) for the same wall-clock time each,
 one after the other in separate processes, and reports the validation bits per character
-on the whole validation part (last 10%) of the text.
+on the whole validation part (last 10%) of the text; ``--save DIR`` keeps both models and
+draws their learning curves (bits per character against training seconds).
 
 Ends with one JSON line: scratchnn/torch tokens_per_s, ratio, scratchnn/torch
 val_bits_per_char and their difference, steps, repeats, threads.
@@ -159,34 +160,51 @@ def worker_torch(args) -> dict:
 
 
 def worker_budget(args, kind: str) -> dict:
-    """Train textgen's default ``kind`` model for ``args.budget`` seconds; full validation bits/char."""
+    """Train textgen's default ``kind`` model for ``args.budget`` seconds; full validation bits/char.
+
+    Every ``args.budget / 10`` seconds of training the validation bits/char on 32 windows is
+    recorded for the learning curve (evaluation time is not counted in the budget).
+    """
     from threadpoolctl import threadpool_limits
 
     import scratchnn as sn
     from scratchnn import textgen
-    from scratchnn.datasets.text import CharVocab, load_text, random_batches, split_ids
+    from scratchnn.datasets import text as T
 
     seq, batch = 100, 64
-    text = load_text(args.text)
-    vocab = CharVocab.from_text(text)
-    train, val = split_ids(vocab.encode(text), 0.1)
+    text = T.load_text(args.text)
+    vocab = T.CharVocab.from_text(text)
+    train, val = T.split_ids(vocab.encode(text), 0.1)
     if kind == "transformer":
         model = textgen.build_char_transformer(vocab, 128, 4, 2, context=seq, seed=args.seed)
     else:
         model = textgen.build_char_lm(vocab, 64, 256, seed=args.seed)
     model.compile(loss=sn.losses.SoftmaxCrossEntropy(), optimizer=sn.optimizers.Adam(lr=2e-3, clip_norm=5.0))
     model.build((seq,))
-    batches = random_batches(train, seq, batch, np.random.default_rng(args.seed))
-    steps, start = 0, time.perf_counter()
+    batches = T.random_batches(train, seq, batch, np.random.default_rng(args.seed))
+    curve = {"step": [], "time": [], "train_bpc": [], "val_bpc": []}
+    steps, trained, running, count = 0, 0.0, 0.0, 0
     with threadpool_limits(args.threads):
-        while time.perf_counter() - start < args.budget:
+        while trained < args.budget:
             xb, yb = next(batches)
-            model.train_step(xb.astype(np.float32), yb)
+            t = time.perf_counter()
+            loss, _ = model.train_step(xb.astype(np.float32), yb)
+            trained += time.perf_counter() - t
             steps += 1
-        seconds = time.perf_counter() - start
+            running, count = running + loss, count + 1
+            if trained >= args.budget / 10 * (len(curve["step"]) + 1) or trained >= args.budget:
+                curve["step"].append(steps)
+                curve["time"].append(trained)
+                curve["train_bpc"].append(running / count / math.log(2))
+                curve["val_bpc"].append(textgen.bits_per_char(model, val, seq, max_sequences=32))
+                running, count = 0.0, 0
         bpc = textgen.bits_per_char(model, val, seq)
-    return {"model": kind, "steps": steps, "train_s": seconds, "val_bpc": bpc,
-            "params": model.count_params()}
+    if args.save:
+        os.makedirs(args.save, exist_ok=True)
+        model.metadata["val_bits_per_char"] = bpc
+        model.save(os.path.join(args.save, f"{kind}.npz"))
+    return {"model": kind, "steps": steps, "train_s": trained, "val_bpc": bpc, "params": model.count_params(),
+            "curve": curve}
 
 
 def budget_main(args) -> None:
@@ -196,15 +214,25 @@ def budget_main(args) -> None:
           f"on {os.path.basename(args.text)}")
     res = {}
     for kind in ("transformer", "lstm"):
+        extra = ["--save", args.save] if args.save else []
         res[kind] = run_worker(os.path.abspath(__file__), f"budget-{kind}",
-                               ["--text", args.text, "--budget", str(args.budget), "--seed", str(args.seed)],
+                               ["--text", args.text, "--budget", str(args.budget), "--seed", str(args.seed), *extra],
                                args.threads)
-        print(f"  {kind}: {res[kind]}", flush=True)
-    rows = [(k, f"{r['steps']}", f"{r['train_s']:.0f}", f"{r['val_bpc']:.3f}") for k, r in res.items()]
-    print_table("Same wall-clock budget", rows, ("model", "steps", "seconds", "val bits/char (all)"))
+        print(f"  {kind}: " + ", ".join(f"{k}={v}" for k, v in res[kind].items() if k != "curve"), flush=True)
+    rows = [(k, f"{r['params']:,}", f"{r['steps']}", f"{r['train_s']:.0f}", f"{r['val_bpc']:.3f}")
+            for k, r in res.items()]
+    print_table("Same wall-clock budget", rows, ("model", "parameters", "steps", "seconds", "val bits/char (all)"))
+    if args.save:
+        from scratchnn.plots import plot_bits_per_char
+
+        curves = {"Transformer": res["transformer"]["curve"], "LSTM": res["lstm"]["curve"]}
+        with open(os.path.join(args.save, "curves.json"), "w") as f:
+            json.dump(curves, f)
+        plot_bits_per_char(curves, x="seconds", title=f"tiny Shakespeare, {args.budget:.0f} s each",
+                           path=os.path.join(args.save, "curves.png"))
     print(json.dumps({"benchmark": "transformer_vs_lstm_budget", "budget_s": args.budget,
                       **{f"{k}_{m}": (round(v, 4) if isinstance(v, float) else v)
-                         for k, r in res.items() for m, v in r.items() if m != "model"},
+                         for k, r in res.items() for m, v in r.items() if m not in ("model", "curve")},
                       "threads": args.threads}))
 
 
@@ -218,6 +246,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--budget", type=float, default=None,
                    help="seconds: compare textgen's default Transformer and LSTM after this much training")
+    p.add_argument("--save", default=None,
+                   help="with --budget: a folder for the two models, curves.json and curves.png")
     p.add_argument("--worker", choices=["scratchnn", "torch", "budget-transformer", "budget-lstm"],
                    help=argparse.SUPPRESS)
     args = p.parse_args()
