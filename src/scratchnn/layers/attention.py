@@ -8,6 +8,7 @@ from ..functional import attention as FA
 from ..registry import register_layer
 from .base import Layer
 from .dense import _positive_int
+from .recurrent import _blas_one_thread
 
 
 @register_layer
@@ -135,7 +136,8 @@ class MultiHeadAttention(Layer):
             keep = 1.0 - self.dropout
             drop = (self.rng.random((n, h, t, s), dtype=np.float32) < keep).astype(x.dtype)
             drop *= x.dtype.type(1.0 / keep)
-        out, weights = FA.attention(q, k, v, mask, drop)
+        with _blas_one_thread():  # N*H small products: sharing each between threads costs more (recurrent.py)
+            out, weights = FA.attention(q, k, v, mask, drop)
         merged = FA.merge_heads(out)
         self.attention_weights = weights
         self.cache = (x, ctx, q, k, v, merged, weights, drop)
@@ -149,7 +151,8 @@ class MultiHeadAttention(Layer):
         if self.use_bias:
             np.sum(dy2, axis=0, out=g["bo"])
         dout = FA.split_heads(dy @ self.params["Wo"].T, self.num_heads)
-        dq, dk, dv = FA.attention_grad(dout, q, k, v, weights, drop)
+        with _blas_one_thread():
+            dq, dk, dv = FA.attention_grad(dout, q, k, v, weights, drop)
         if self.cross_attention:
             dctx = 0
             for key, src, dh in (("q", x, dq), ("k", ctx, dk), ("v", ctx, dv)):
