@@ -23,6 +23,8 @@ tokens (characters) per second, the ratio, and the validation bits per character
 one after the other in separate processes, and reports the validation bits per character
 on the whole validation part (last 10%) of the text; ``--save DIR`` keeps both models and
 draws their learning curves (bits per character against training seconds).
+``--sample MODEL.npz`` times 1,000 characters from a trained model with the key/value cache
+and recomputing the whole window for each character (same seed: the texts must be equal).
 
 Ends with one JSON line: scratchnn/torch tokens_per_s, ratio, scratchnn/torch
 val_bits_per_char and their difference, steps, repeats, threads.
@@ -236,6 +238,24 @@ def budget_main(args) -> None:
                       "threads": args.threads}))
 
 
+def sample_main(args) -> None:
+    """Time 1,000 characters from a trained model with and without the key/value cache."""
+    import scratchnn as sn
+    from scratchnn import textgen
+
+    model = sn.load_model(args.sample)
+    text, seconds = {}, {}
+    for cache in (True, False):
+        t = time.perf_counter()
+        text[cache] = textgen.sample(model, args.length, temperature=0.8, seed=args.seed, kv_cache=cache)
+        seconds[cache] = time.perf_counter() - t
+    print(f"{args.length} characters from {args.sample}: KV cache {seconds[True]:.2f} s, recomputing the "
+          f"window {seconds[False]:.2f} s ({seconds[False] / seconds[True]:.1f}x); same text: {text[True] == text[False]}")
+    print(json.dumps({"benchmark": "transformer_kv_cache", "characters": args.length,
+                      "cached_s": round(seconds[True], 3), "recompute_s": round(seconds[False], 3),
+                      "speedup": round(seconds[False] / seconds[True], 2), "same_text": text[True] == text[False]}))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--text", default=default_text(), help="the training text (tinyshakespeare.txt)")
@@ -248,6 +268,9 @@ def main() -> None:
                    help="seconds: compare textgen's default Transformer and LSTM after this much training")
     p.add_argument("--save", default=None,
                    help="with --budget: a folder for the two models, curves.json and curves.png")
+    p.add_argument("--sample", default=None, metavar="MODEL.npz",
+                   help="time --length characters from a trained model with and without the KV cache")
+    p.add_argument("--length", type=int, default=1000)
     p.add_argument("--worker", choices=["scratchnn", "torch", "budget-transformer", "budget-lstm"],
                    help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -259,6 +282,12 @@ def main() -> None:
             return
         fn = worker_scratchnn if args.worker == "scratchnn" else worker_torch
         print(json.dumps(fn(args)))
+        return
+    if args.sample:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(args.threads):
+            sample_main(args)
         return
     if args.budget is not None:
         if args.budget <= 0:
