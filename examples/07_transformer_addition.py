@@ -9,8 +9,9 @@
    answers the other 10% -- pairs it has never seen -- by writing the three digits of
    the sum one after another (greedy decoding). Exact match = all three digits right.
 2. Reversal: "31415|51413": the second half is the first read backwards; to predict the
-   next digit, the query at position t (from 0; the separator at 5) must look up position
-   9 - t, which one attention head learns to do (the anti-diagonal in the plot).
+   next digit, the query at position t (from 0; the separator at 5) needs the digit at
+   position 9 - t: the answer rows of the attention maps read the question backwards (an
+   anti-diagonal).
 
 Writes attention maps of one held-out example per task (one panel per head):
 addition_attention.png and reverse_attention.png.
