@@ -29,8 +29,13 @@ from . import losses, optimizers
 from .datasets.text import CharVocab, random_batches, sequences, split_ids
 from .errors import ConfigError, DataError
 from .layers import CELLS, Dense, Embedding, recurrent_stack  # noqa: F401  (CELLS: textgen.CELLS, as before)
+from .layers.attention import MultiHeadAttention
 from .layers.bidirectional import Bidirectional
+from .layers.layer_norm import LayerNorm
+from .layers.positional_embedding import PositionalEmbedding
 from .layers.recurrent import RecurrentBase
+from .layers.sinusoidal import SinusoidalPositionalEncoding
+from .layers.transformer import TransformerBlock
 from .model import Sequential
 
 
@@ -43,6 +48,29 @@ def build_char_lm(vocab: CharVocab, embedding_dim: int = 64, hidden_size: int = 
               *recurrent_stack(cell, embedding_dim, hidden_size, num_layers, return_sequences=True),
               Dense(hidden_size, vocab.size)]
     model = Sequential(layers, seed=seed, dtype=dtype, name=f"char-{cell}")
+    model.metadata["vocab"] = vocab.to_dict()
+    model.metadata["task"] = "char-lm"
+    return model
+
+
+def build_char_transformer(vocab: CharVocab, d_model: int = 128, num_heads: int = 4, num_layers: int = 2,
+                           ff_dim: int | None = None, context: int = 128, dropout: float = 0.0,
+                           seed: int | None = 0, dtype: str = "float32") -> Sequential:
+    """A causal next-character Transformer for ``vocab`` (GPT-style, pre-norm)::
+
+        Embedding(V, D) -> PositionalEmbedding(context, D) -> num_layers x TransformerBlock(D, H,
+        causal) -> LayerNorm(D) -> Dense(D, V)
+
+    ``context`` is the longest window the model reads (its learned positions); train
+    it on windows of at most that length. The vocabulary is in the metadata, as for
+    :func:`build_char_lm`, so :func:`sample` and ``scratchnn textgen sample`` work alike.
+    """
+    if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
+        raise ConfigError(f"num_layers must be an integer >= 1. Received: num_layers={num_layers!r}")
+    layers = [Embedding(vocab.size, d_model), PositionalEmbedding(context, d_model)]
+    layers += [TransformerBlock(d_model, num_heads, ff_dim, dropout, causal=True) for _ in range(num_layers)]
+    layers += [LayerNorm(d_model), Dense(d_model, vocab.size)]
+    model = Sequential(layers, seed=seed, dtype=dtype, name="char-transformer")
     model.metadata["vocab"] = vocab.to_dict()
     model.metadata["task"] = "char-lm"
     return model
@@ -192,21 +220,118 @@ def _step(model: Sequential, ids: np.ndarray, states: list) -> tuple[np.ndarray,
     return x[0, -1].astype(np.float64), new_states
 
 
+def _draw(logits: np.ndarray, temperature: float, rng: np.random.Generator, size: int) -> int:
+    """The next id from softmax(logits / temperature) (argmax at temperature 0)."""
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = logits / temperature
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    return int(rng.choice(size, p=p))
+
+
+def is_transformer(model: Sequential) -> bool:
+    """Whether ``model`` is an attention model (sampled with a key/value cache)."""
+    return any(isinstance(layer, (TransformerBlock, MultiHeadAttention)) for layer in model.layers)
+
+
+def context_length(model: Sequential) -> int:
+    """The longest window an attention model reads: its learned positions, else the built length."""
+    for layer in model.layers:
+        if isinstance(layer, PositionalEmbedding):
+            return layer.max_len
+    return int(model.input_shape[0]) if model.built and model.input_shape else 256
+
+
+class _KVRunner:
+    """Runs a Transformer text model position by position with one key/value cache per
+    attention layer: feeding k new positions costs O(k * window), not O(window^2)."""
+
+    def __init__(self, model: Sequential, context: int):
+        for layer in model.layers:
+            if isinstance(layer, MultiHeadAttention) and layer.cross_attention:
+                raise ConfigError("sampling needs a self-attention model; this one has cross-attention")
+            if isinstance(layer, (TransformerBlock, MultiHeadAttention)) and not layer.causal:
+                raise ConfigError(f"sampling needs a causal model; {layer.describe()} has causal=False")
+        self.model, self.context = model, context
+        self.reset()
+
+    def reset(self) -> None:
+        self.pos = 0
+        self.kv = {i: (layer.attn if isinstance(layer, TransformerBlock) else layer).new_kv_cache(1, self.context)
+                   for i, layer in enumerate(self.model.layers)
+                   if isinstance(layer, (TransformerBlock, MultiHeadAttention))}
+
+    def feed(self, ids: np.ndarray) -> np.ndarray:
+        """Append ``ids`` (t,) to the window; the logits (V,) after the last one."""
+        x = ids.astype(self.model.dtype)[None, :]
+        for i, layer in enumerate(self.model.layers):
+            if isinstance(layer, (PositionalEmbedding, SinusoidalPositionalEncoding)):
+                x = layer.forward(x, offset=self.pos)
+            elif i in self.kv:
+                x = layer.step(x, self.kv[i])
+            else:
+                x = layer.forward(x, training=False)
+        self.pos += len(ids)
+        return x[0, -1].astype(np.float64)
+
+
+def _sample_transformer(model: Sequential, ids: np.ndarray, length: int, temperature: float,
+                        rng: np.random.Generator, kv_cache: bool) -> Iterator[int]:
+    """Yield ``length`` ids after ``ids``, one at a time, with a sliding window of ``context`` positions.
+
+    The window is ids[start:]. When it would exceed the context, it restarts from its
+    last ceil(context / 2) ids (positions renumbered from 0, so cached keys are recomputed
+    once per context/2 new characters). With ``kv_cache=False`` the whole window is
+    re-run for every character instead: the same logits, so the same text for a seed.
+    """
+    context = context_length(model)
+    keep = context - context // 2
+    ids = [int(i) for i in ids]
+    start = max(0, len(ids) - context)
+    runner = _KVRunner(model, context) if kv_cache else None
+
+    def logits_of_window(new_window: bool) -> np.ndarray:
+        if not kv_cache:
+            window = np.asarray(ids[start:])
+            return model.predict(window.astype(model.dtype)[None, :])[0, -1].astype(np.float64)
+        if new_window:
+            runner.reset()
+            return runner.feed(np.asarray(ids[start:]))
+        return runner.feed(np.asarray(ids[-1:]))
+
+    logits = logits_of_window(True)
+    size = len(logits)
+    for i in range(length):
+        nxt = _draw(logits, temperature, rng, size)
+        yield nxt
+        if i + 1 == length:
+            return
+        ids.append(nxt)
+        restart = len(ids) - start > context
+        if restart:
+            start = len(ids) - keep
+        logits = logits_of_window(restart)
+
+
 def sample(model: Sequential, length: int = 500, *, prompt: str = "", temperature: float = 1.0,
-           seed: int | None = None) -> str:
+           seed: int | None = None, kv_cache: bool = True) -> str:
     """Generate ``length`` characters after ``prompt`` (returned together).
 
     Each next character is drawn from softmax(logits / temperature): lower
     temperatures (0.5) give safer, more repetitive text, higher ones (1.2) wilder
-    text; ``temperature=0`` picks the most likely character every time. The
-    recurrent state is carried from step to step, so each character costs one step.
+    text; ``temperature=0`` picks the most likely character every time. A recurrent
+    model carries its state from step to step, so each character costs one step; a
+    Transformer keeps the keys and values of the positions it has seen (``kv_cache``;
+    ``False`` recomputes the whole window for every character, for comparison).
     :func:`sample_stream` yields the same characters one at a time.
     """
-    return prompt + "".join(sample_stream(model, length, prompt=prompt, temperature=temperature, seed=seed))
+    return prompt + "".join(sample_stream(model, length, prompt=prompt, temperature=temperature, seed=seed,
+                                          kv_cache=kv_cache))
 
 
 def sample_stream(model: Sequential, length: int = 500, *, prompt: str = "", temperature: float = 1.0,
-                  seed: int | None = None) -> Iterator[str]:
+                  seed: int | None = None, kv_cache: bool = True) -> Iterator[str]:
     """The characters :func:`sample` generates after ``prompt``, one at a time, as they are drawn.
 
     Every argument is checked before the first character is yielded.
@@ -217,29 +342,25 @@ def sample_stream(model: Sequential, length: int = 500, *, prompt: str = "", tem
         raise ConfigError(f"length must be an integer >= 0. Received: length={length!r}")
     vocab = vocab_of(model)
     rng = np.random.default_rng(seed)
-    n_rec = len(_recurrent_layers(model))
     if prompt:
-        vocab.encode(prompt)  # unknown characters: DataError now, not at the first next()
-    return _generate(model, vocab, length, prompt, temperature, rng, n_rec)
-
-
-def _generate(model, vocab, length, prompt, temperature, rng, n_rec) -> Iterator[str]:
-    states: list = [None] * n_rec
-    if prompt:
-        ids = vocab.encode(prompt)
+        ids = vocab.encode(prompt)  # unknown characters: DataError now, not at the first next()
     else:
         ids = np.array([vocab.index.get("\n", int(rng.integers(vocab.size)))])
+    if is_transformer(model):
+        if not model.built:
+            model.build((context_length(model),))
+        return (vocab.chars[i] for i in _sample_transformer(model, ids, length, temperature, rng, kv_cache))
+    return _generate(model, vocab, ids, length, temperature, rng)
+
+
+def _generate(model, vocab, ids, length, temperature, rng) -> Iterator[str]:
+    """A recurrent model's characters: its state carried from step to step."""
+    states: list = [None] * len(_recurrent_layers(model))
     if not model.built:
         model.build((len(ids),))
     logits, states = _step(model, ids, states)
     for i in range(length):
-        if temperature == 0:
-            nxt = int(np.argmax(logits))
-        else:
-            z = logits / temperature
-            p = np.exp(z - z.max())
-            p /= p.sum()
-            nxt = int(rng.choice(vocab.size, p=p))
+        nxt = _draw(logits, temperature, rng, vocab.size)
         yield vocab.chars[nxt]
         if i + 1 < length:
             logits, states = _step(model, np.array([nxt]), states)
