@@ -7,6 +7,11 @@ of an epoch holds ``loss``, the training metrics, ``val_loss``/``val_<metric>``
 when there is validation data, and ``lr``. Setting ``model.stop_training = True``
 ends training after the current epoch. Epochs are counted from 0 here and shown
 from 1 to people.
+
+In data-parallel training (``fit(..., distributed=True)``) every rank runs the callbacks
+with the same logs, except those with ``rank_zero_only = True`` (the progress bar and
+:class:`ModelCheckpoint`), which run on rank 0 only. ``stop_training`` set on any rank
+stops all of them after the epoch.
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ class Callback:
     """Base class with no-op hooks."""
 
     model = None
+    #: In data-parallel training, run on rank 0 only (output, files) instead of on every rank.
+    rank_zero_only: bool = False
 
     def set_model(self, model) -> None:
         self.model = model
@@ -143,7 +150,10 @@ class ModelCheckpoint(_Monitor):
     model.epochs_trained, ...)`` ends with the same weights, bit for bit, as a run that
     was never interrupted (same machine, data and settings; see docs/reproducibility.md).
     A kill during the save leaves the previous checkpoint intact (:func:`scratchnn.io.atomic_write`).
+    In data-parallel training only rank 0 saves.
     """
+
+    rank_zero_only = True
 
     def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "auto") -> None:
@@ -221,6 +231,8 @@ class ProgressBar(Callback):
     a pipe, carriage-return frames would fill a log, so ``verbose=1`` then writes one
     plain line per epoch to stderr instead.
     """
+
+    rank_zero_only = True
 
     def __init__(self, epochs: int, steps: int, verbose: int = 1, first_epoch: int = 0) -> None:
         self.epochs, self.steps, self.verbose, self.first_epoch = epochs, steps, verbose, first_epoch

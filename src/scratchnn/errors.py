@@ -13,6 +13,9 @@ keeps working:
   became NaN or infinite during ``fit``.
 - :class:`ModelFileError` (``ValueError``): a model file that is not a valid
   scratchnn file (corrupt, truncated, hostile or of an unknown version).
+- :class:`DistributedError` (``RuntimeError``): data-parallel training over MPI
+  failed: ranks that disagree at the start, an MPI error, or ranks that stopped
+  answering (:mod:`scratchnn.distributed`).
 
 Where they come from, and what the messages hold:
 
@@ -63,3 +66,7 @@ class TrainingDivergedError(ScratchnnError, FloatingPointError):
 
 class ModelFileError(ScratchnnError, ValueError):
     """A model file could not be read safely or is not a scratchnn model."""
+
+
+class DistributedError(ScratchnnError, RuntimeError):
+    """Data-parallel training failed: mismatched ranks, an MPI error or a lost rank."""

@@ -9,6 +9,7 @@ Classification metrics work on the last axis, so (N, T, C) sequence outputs work
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 
@@ -72,6 +73,16 @@ def _same_shape(name: str, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
                              "numbers of values.")
         y_true = y_true.reshape(y_pred.shape)
     return y_true, y_pred
+
+
+def rmse(y_true, y_pred) -> float:
+    """sqrt(mean((y - y_hat)^2)), in the units of y (float64; shapes (N,) and (N, 1) match)."""
+    return math.sqrt(mean_squared_error(y_true, y_pred))
+
+
+def mae(y_true, y_pred) -> float:
+    """mean(|y - y_hat|), in the units of y (float64)."""
+    return mean_absolute_error(y_true, y_pred)
 
 
 def mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:

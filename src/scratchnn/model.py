@@ -107,6 +107,8 @@ class Model:
         self._built = False
         self.flat_params: np.ndarray | None = None
         self.flat_grads: np.ndarray | None = None
+        #: The data-parallel context during a distributed fit/evaluate (scratchnn.distributed), else None.
+        self._dist = None
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ConfigError("Model needs both inputs and outputs: sn.Model(inputs=x, outputs=y)")
@@ -395,19 +397,31 @@ class Model:
         """
         n_out = len(self.outputs)
         ys = _as_list(y) if n_out > 1 else [y]
+        dist = self._dist
+        # Data parallel: a rank whose part of a small last batch is empty adds zero gradients.
+        idle = dist is not None and len(_as_list(x)[0] if len(self.inputs) > 1 else x) == 0
         # With check_finite, overflow and NaN are detected below, so NumPy need not warn on the way.
         guard = (np.errstate(over="ignore", invalid="ignore", divide="ignore") if check_finite
                  else contextlib.nullcontext())
         with guard:
-            y_hat = self.forward(x, training=True)
-            outs = [y_hat] if n_out == 1 else y_hat
-            loss = 0.0
-            for loss_fn, o, t in zip(self.losses, outs, ys):
-                loss += loss_fn.forward(o, t)
-            if check_finite and not math.isfinite(loss):
+            y_hat, loss = None, 0.0
+            if not idle:
+                y_hat = self.forward(x, training=True)
+                outs = [y_hat] if n_out == 1 else y_hat
+                for loss_fn, o, t in zip(self.losses, outs, ys):
+                    loss += loss_fn.forward(o, t)
+            bad_loss = check_finite and not math.isfinite(loss)
+            if bad_loss and dist is None:
                 raise TrainingDivergedError(f"the loss became {loss}; {self._weights_note()}")
-            dys = [loss_fn.backward() for loss_fn in self.losses]
-            self.backward(dys[0] if n_out == 1 else dys)
+            if idle:
+                self.flat_grads[...] = 0
+            elif not bad_loss:
+                dys = [loss_fn.backward() for loss_fn in self.losses]
+                self.backward(dys[0] if n_out == 1 else dys)
+            if dist is not None:  # data parallel: average over ranks, so that all stop together
+                dist.reduce_gradients(self.flat_grads, poison=bad_loss)
+                if bad_loss:
+                    raise TrainingDivergedError(f"the loss became {loss}; {self._weights_note()}")
             if check_finite:
                 self._check_finite_gradients()
             # One fused update over the flat buffers; an overflowing step is reported at the next batch.
@@ -438,7 +452,8 @@ class Model:
     def fit(self, x, y=None, epochs: int = 1, batch_size: int = 32, *, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
             callbacks: Sequence[Callback] | None = None, verbose: int = 1,
-            check_finite: bool = True, steps_per_epoch: int | None = None) -> History:
+            check_finite: bool = True, steps_per_epoch: int | None = None,
+            distributed=False) -> History:
         """Train for ``epochs`` more epochs on mini-batches of ``batch_size``.
 
         Args:
@@ -460,12 +475,24 @@ class Model:
             check_finite: stop with :class:`~scratchnn.errors.TrainingDivergedError`
                 when the loss or a gradient becomes NaN/inf (weights before that step are kept).
             steps_per_epoch: with a batch source, the number of batches per epoch.
+            distributed: ``True`` (or a :class:`scratchnn.distributed.DataParallel`) to train
+                data-parallel on the MPI ranks of ``mpiexec -n N``: ``batch_size`` is the
+                global batch, each rank takes its shard, gradients are averaged with one
+                allreduce per step; reports and callbacks marked ``rank_zero_only`` (progress
+                bar, checkpoints) on rank 0. See ``docs/distributed.md``.
 
         Returns:
             The model's :class:`~scratchnn.callbacks.History` (``history.history["loss"]``...).
             Training metrics are running means over the epoch's batches; validation
             metrics are computed on the whole validation set.
         """
+        if distributed is not False and self._dist is None:
+            from .distributed import as_data_parallel
+            return as_data_parallel(distributed).run(self, lambda: self.fit(
+                x, y, epochs, batch_size, validation_split=validation_split, validation_data=validation_data,
+                shuffle=shuffle, callbacks=callbacks, verbose=verbose, check_finite=check_finite,
+                steps_per_epoch=steps_per_epoch))
+        dist = self._dist
         self._require_compiled("fit")
         _check_count("fit", "epochs", epochs, 0)
         _check_count("fit", "batch_size", batch_size, 1)
@@ -503,10 +530,16 @@ class Model:
             n -= n_val
         else:
             val = None
+        if dist is not None:  # every rank agrees on model, seed, data and settings; rank 0's weights
+            dist.start(self, None if streaming else xs, None if streaming else ys, {
+                "epochs": epochs, "batch_size": batch_size, "shuffle": shuffle,
+                "steps_per_epoch": steps_per_epoch, "streaming": streaming}, val)
 
         cbs: list[Callback] = [self.history, *(callbacks or [])]
         if verbose:
             cbs.append(ProgressBar(epochs, steps, verbose, first_epoch=self.epochs_trained))
+        if dist is not None:
+            cbs = [cb for cb in cbs if dist.keeps(cb)]
         for cb in cbs:
             cb.set_model(self)
         self.stop_training = False
@@ -519,6 +552,8 @@ class Model:
                 cb.on_epoch_begin(epoch, {})
             if streaming:
                 batches = self._source_batches(source if iterator is None else iterator, steps_per_epoch)
+                if dist is not None:
+                    batches = dist.shard_batches(batches)
             else:
                 batches = self._array_batches(xs, ys, batch_size, shuffle)
             totals = dict.fromkeys(["loss", *(name for name, _, _ in metric_fns)], 0.0)
@@ -538,12 +573,16 @@ class Model:
                 totals["loss"] += loss * w
                 batch_logs = {"loss": loss}
                 outs = [y_hat] if len(self.outputs) == 1 else y_hat
-                for name, k, fn in metric_fns:
+                for name, k, fn in metric_fns if w else ():
                     value = fn(yb[k], outs[k])
                     totals[name] += value * w
                     batch_logs[name] = value
                 for cb in cbs:
                     cb.on_batch_end(step, batch_logs)
+            if dist is not None:  # sums over ranks: every rank logs the global means
+                *sums, seen = dist.reduce_sums([*totals.values(), seen])
+                totals = dict(zip(totals, sums))
+                dist.sync_buffers(self)
             if seen == 0:
                 raise ConfigError(f"fit: the batch source gave no batches in epoch {epoch + 1}")
             logs = {k: v / seen for k, v in totals.items()}
@@ -553,6 +592,8 @@ class Model:
             self.epochs_trained += 1
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
+            if dist is not None:
+                self.stop_training = dist.any(self.stop_training)
             if self.stop_training:
                 break
         for cb in cbs:
@@ -568,8 +609,14 @@ class Model:
     def _array_batches(self, xs, ys, batch_size, shuffle):
         n = len(xs[0])
         order = self.rng.permutation(n) if shuffle else None
+        dist = self._dist
+        if dist is not None and order is not None:
+            order = dist.same_order(order)
         for lo in range(0, n, batch_size):
             hi = min(n, lo + batch_size)
+            if dist is not None:  # data parallel: this rank's part of the global batch
+                part = dist.part(hi - lo)
+                lo, hi = lo + part.start, lo + part.stop
             if order is None:
                 yield [a[lo:hi] for a in xs], [a[lo:hi] for a in ys]
             else:
@@ -626,19 +673,28 @@ class Model:
         return [loss.probabilities(o) for loss, o in zip(self.losses, y_hat)]
 
     def _evaluate_arrays(self, xs, ys, batch_size: int = 1024) -> dict[str, float]:
-        y_hat = self._predict_arrays(xs, batch_size)
+        if self._dist is not None:  # each rank predicts its part; all compute the same figures
+            y_hat = self._dist.predict(self, xs, batch_size)
+        else:
+            y_hat = self._predict_arrays(xs, batch_size)
         outs = [y_hat] if len(self.outputs) == 1 else y_hat
         result = {"loss": float(sum(loss.forward(o, t) for loss, o, t in zip(self.losses, outs, ys)))}
         for name, k, fn in self._metric_fns():
             result[name] = float(fn(ys[k], outs[k]))
         return result
 
-    def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0) -> dict[str, float]:
-        """The loss and every compiled metric on ``(x, y)``, as a dict."""
+    def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0, distributed=False) -> dict[str, float]:
+        """The loss and every compiled metric on ``(x, y)``, as a dict.
+
+        With ``distributed`` (as in :meth:`fit`), each MPI rank predicts its part of ``x``
+        and every rank returns the figures for the whole set."""
+        if distributed is not False and self._dist is None:
+            from .distributed import as_data_parallel
+            return as_data_parallel(distributed).run(self, lambda: self.evaluate(x, y, batch_size, verbose))
         self._require_compiled("evaluate")
         xs, ys = self._prepare(x, y)
         result = self._evaluate_arrays(xs, ys, batch_size)
-        if verbose:
+        if verbose and (self._dist is None or self._dist.is_root):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()))
         return result
 

@@ -18,6 +18,7 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -82,7 +83,8 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
                   val_fraction: float = 0.1, eval_every: int = 200, eval_sequences: int = 64,
                   seed: int = 0, model: Sequential | None = None, verbose: int = 1,
                   print_fn=print, on_eval: Callable[[Sequential, dict], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> tuple[Sequential, dict]:
+                  should_stop: Callable[[], bool] | None = None,
+                  distributed=False) -> tuple[Sequential, dict]:
     """Train a character model on ``text`` for ``steps`` Adam steps on random windows.
 
     Gradient clipping (``clip_norm``, the global L2 norm of all gradients, as
@@ -96,6 +98,9 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
     evaluation (every ``eval_every`` steps and at the end) -- a command line saves the
     model there; ``should_stop()`` is asked after every step, and a true answer ends
     training cleanly after that step (``log["interrupted"] = True``), e.g. on Ctrl-C.
+    With ``distributed`` (as in :meth:`scratchnn.Model.fit`), every MPI rank draws the same
+    random global batch of ``batch_size`` windows and trains on its part of it; only rank 0
+    prints and calls ``on_eval``; a stop asked on any rank stops every rank at the same step.
 
     Returns:
         ``(model, log)`` where ``log`` has lists ``step``, ``train_bpc``, ``val_bpc``
@@ -125,31 +130,48 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
     batches = random_batches(train_ids, seq_len, batch_size, rng)
     log: dict = {"step": [], "train_bpc": [], "val_bpc": [], "interrupted": False}
     running, count, done = 0.0, 0, 0
+    dist = None
+    if distributed is not False:
+        from .distributed import as_data_parallel
+        dist = as_data_parallel(distributed)
+        verbose = verbose if dist.is_root else 0
     start = time.perf_counter()
-    for step in range(1, steps + 1):
-        xb, yb = next(batches)
-        loss, _ = model.train_step(xb.astype(model.dtype), yb)
-        running += loss
-        count += 1
-        done = step
-        stop = should_stop is not None and should_stop()
-        if stop or step % eval_every == 0 or step == steps:
-            val = bits_per_char(model, val_ids, seq_len, max_sequences=eval_sequences)
-            log["step"].append(step)
-            log["train_bpc"].append(running / count / math.log(2.0))
-            log["val_bpc"].append(val)
-            if verbose:
-                print_fn(f"step {step:>6}/{steps}  train {log['train_bpc'][-1]:.3f} bits/char  "
-                         f"val {val:.3f} bits/char  ({time.perf_counter() - start:.0f} s)")
-            running, count = 0.0, 0
-            model.metadata["val_bits_per_char"] = val
-            model.metadata["steps_trained"] = done_before + step
-            log["steps_done"] = step
-            if on_eval is not None:
-                on_eval(model, log)
-        if stop:
-            log["interrupted"] = True
-            break
+    with dist.attached(model) if dist is not None else contextlib.nullcontext():
+        if dist is not None:  # same model, seed and settings on every rank; rank 0's weights
+            dist.start(model, None, None, {"steps": steps, "seq_len": seq_len, "batch_size": batch_size,
+                                           "seed": seed, "eval_every": eval_every,
+                                           "text": len(train_ids), "vocabulary": len(vocab)})
+        for step in range(1, steps + 1):
+            xb, yb = next(batches)
+            if dist is not None:  # this rank's part of the global batch
+                part = dist.part(len(xb))
+                xb, yb = xb[part], yb[part]
+            loss, _ = model.train_step(xb.astype(model.dtype), yb)
+            running += loss * len(xb)
+            count += len(xb)
+            done = step
+            stop = should_stop is not None and should_stop()
+            if dist is not None:  # one rank's Ctrl-C stops them all at the same step
+                stop = dist.any(stop)
+            if stop or step % eval_every == 0 or step == steps:
+                if dist is not None:
+                    running, count = dist.reduce_sums([running, count])
+                val = bits_per_char(model, val_ids, seq_len, max_sequences=eval_sequences)
+                log["step"].append(step)
+                log["train_bpc"].append(running / count / math.log(2.0))
+                log["val_bpc"].append(val)
+                if verbose:
+                    print_fn(f"step {step:>6}/{steps}  train {log['train_bpc'][-1]:.3f} bits/char  "
+                             f"val {val:.3f} bits/char  ({time.perf_counter() - start:.0f} s)")
+                running, count = 0.0, 0
+                model.metadata["val_bits_per_char"] = val
+                model.metadata["steps_trained"] = done_before + step
+                log["steps_done"] = step
+                if on_eval is not None and (dist is None or dist.is_root):
+                    on_eval(model, log)
+            if stop:
+                log["interrupted"] = True
+                break
     log["val_bpc_final"] = log["val_bpc"][-1] if log["val_bpc"] else float("nan")
     log["seconds"] = time.perf_counter() - start
     log["steps_done"] = done

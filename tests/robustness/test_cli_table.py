@@ -226,7 +226,7 @@ CASES = [
     Case("train-resume-text-model", ["train", "--resume", "textrun"], ERROR, "textrun/model.npz"),
     Case("train-batch-size-0", ["train", "--batch-size", "0"], USAGE, "argument --batch-size"),
     Case("train-lr-inf", ["train", "--lr", "inf"], USAGE, "argument --lr"),
-    Case("train-model-unknown", ["train", "--model", "resnet"], USAGE, "argument --model"),
+    Case("train-model-unknown", ["train", "--model", "alexnet"], USAGE, "argument --model"),
     Case("train-data-dir-bundled", ["train", "--out", "new", "--data-dir", "emptydir"], USAGE, "--data-dir"),
     # evaluate
     Case("evaluate-missing-model", ["evaluate", "nope.npz"], ERROR, "nope.npz"),

@@ -114,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("scratchnn: error: a COMMAND is required (see 'scratchnn --help')", file=sys.stderr)
         return EXIT_USAGE
     try:
+        if not hasattr(args, "distributed"):  # the commands without --distributed refuse mpiexec -n N
+            from ._distributed import refuse_under_mpi
+            refuse_under_mpi(args.command)
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         if debug:

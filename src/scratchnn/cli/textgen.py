@@ -30,6 +30,7 @@ from .options import (
     number,
     positive_float,
 )
+from . import _distributed
 from .run_folder import RunFolder, UsageError
 
 #: Upper bound of ``textgen sample --length`` (and ``--sample-length``): about 30 pages.
@@ -42,6 +43,7 @@ EXAMPLES = """\
   scratchnn textgen train notes.txt --steps 500 --hidden 128 --cell gru --clip-norm 5
   scratchnn textgen train --resume runs/notes              # after Ctrl-C: continue
   scratchnn textgen sample runs/notes --length 500 --temperature 0.8 --prompt "The "
+  mpiexec -n 4 scratchnn textgen train notes.txt --batch-size 256 --distributed   # 4 MPI ranks
 
 'train' reports the validation loss (the last 10% of the text) in bits per character and
 saves model.npz with its vocabulary inside, at every evaluation and on Ctrl-C; 'sample'
@@ -81,6 +83,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--sample-length", type=integer(0, MAX_SAMPLE_LENGTH), default=300,
                    help="characters of the closing sample (0: none)")
     t.add_argument("--quiet", action="store_true", help="print only the result")
+    _distributed.add_argument(t)
     t.set_defaults(func=run_train)
 
     s = _sub(sub, "sample", "generate text from a trained model", "Sample text from a character model.")
@@ -132,6 +135,11 @@ def _save(run_path: Path, model, log: dict) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    return _distributed.run("textgen train", args, lambda dp: _run_train(args, dp))
+
+
+def _run_train(args: argparse.Namespace, dp) -> int:
+    """``textgen train``; ``dp`` is the DataParallel context with --distributed (rank 0 writes)."""
     from ..datasets.text import load_text
 
     model, settings = None, None
@@ -146,26 +154,27 @@ def run_train(args: argparse.Namespace) -> int:
         if steps <= 0:
             raise UsageError(f"{folder} already finished its {settings.get('steps')} steps; pass --steps N "
                              "to train N more")
-        run_dir = RunFolder(folder, in_place=True)
+        run_dir = RunFolder(folder, in_place=True) if dp is None or dp.is_root else None
     else:
         if args.text is None:
             raise UsageError("the text file is required (or --resume RUN)")
         text_path, steps = args.text, args.steps or 1000
-        run_dir = RunFolder(args.out or default_run_dir(), force=args.force)
+        run_dir = RunFolder(args.out or default_run_dir(), force=args.force) if dp is None or dp.is_root else None
     try:
         size = os.path.getsize(text_path) if os.path.isfile(text_path) else 0
         if size > MAX_TEXT_BYTES:
             raise UsageError(f"{text_path} is {size / 2**20:,.0f} MiB; 'textgen train' reads text files up to "
                              f"{MAX_TEXT_BYTES // 2**20} MiB (take a part of it)")
         text = load_text(text_path)
-        return _train(args, run_dir, text, text_path, steps, model, settings)
+        return _train(args, run_dir, text, text_path, steps, model, settings, dp)
     except KeyboardInterrupt:
-        if run_dir.finish_interrupted() is not None:
+        if run_dir is not None and run_dir.finish_interrupted() is not None:
             stderr(f"scratchnn: the last checkpoint is in {run_dir.final / 'model.npz'}; continue with: "
                    f"scratchnn textgen train --resume {run_dir.final}")
         raise
     except BaseException:
-        run_dir.abandon()
+        if run_dir is not None:
+            run_dir.abandon()
         raise
 
 
@@ -180,7 +189,8 @@ def _resumed(args):
     return model, settings, Path(path).parent
 
 
-def _train(args, run_dir: RunFolder, text: str, text_path: str, steps: int, model, settings) -> int:
+def _train(args, run_dir: RunFolder | None, text: str, text_path: str, steps: int, model, settings,
+           dp=None) -> int:
     from ..textgen import sample, train_char_lm
 
     s = settings or {}
@@ -188,12 +198,16 @@ def _train(args, run_dir: RunFolder, text: str, text_path: str, steps: int, mode
     eval_every, seed = s.get("eval_every", args.eval_every), s.get("seed", args.seed)
     say(f"{text_path}: {len(text):,} characters, {len(set(text))} distinct; training {steps} steps "
         + (f"more (after {model.metadata.get('steps_trained', 0)})" if model is not None else
-           f"({args.cell.upper()} {args.hidden}, clip-norm {args.clip_norm})"), quiet=args.quiet)
+           f"({args.cell.upper()} {args.hidden}, clip-norm {args.clip_norm})")
+        + (f", data-parallel on {dp.size} ranks" if dp is not None else ""),
+        quiet=args.quiet or (dp is not None and not dp.is_root))
     target = int(model.metadata.get("steps_trained", 0)) + steps if model is not None else steps
     meta = {"text": os.path.abspath(text_path), "steps": target, "seq_len": seq_len,
             "batch_size": batch_size, "eval_every": eval_every, "seed": seed}
 
     def checkpoint(m, log):
+        if run_dir is None:  # ranks other than 0 write nothing
+            return
         m.metadata["textgen"] = meta
         _save(run_dir.path, m, log)
 
@@ -204,7 +218,10 @@ def _train(args, run_dir: RunFolder, text: str, text_path: str, steps: int, mode
                                    clip_norm=args.clip_norm if args.clip_norm > 0 else None,
                                    eval_every=eval_every, seed=seed, model=model,
                                    verbose=0 if args.quiet else 1, on_eval=checkpoint,
-                                   should_stop=lambda: ctrl_c.requested)
+                                   should_stop=lambda: ctrl_c.requested,
+                                   distributed=dp if dp is not None else False)
+    if run_dir is None:
+        return 130 if log["interrupted"] else 0
     final = run_dir.final / "model.npz"
     if log["interrupted"]:
         run_dir.publish()

@@ -18,6 +18,7 @@ from ._common import (
     say,
     stderr,
 )
+from . import _distributed
 from .run_folder import RunFolder
 
 EXAMPLES = """\
@@ -32,6 +33,7 @@ EXAMPLES = """\
   scratchnn train --data arrays.npz                         # x_train, y_train[, x_test, y_test]
   scratchnn train --data table.csv --target species         # a CSV table (classification)
   scratchnn train --data table.csv --target price --task regression --impute
+  mpiexec -n 4 scratchnn train --dataset mnist --model cnn --distributed   # on 4 MPI ranks
 
 Data sets: 'bundled' (10,000 + 2,000 MNIST images inside the package), 'mnist' and
 'fashion-mnist' (60,000 + 10,000 images), looked for in --data-dir, $SCRATCHNN_DATA,
@@ -42,6 +44,10 @@ activations and gradients per layer). The run is written into a hidden folder be
 --out and renamed to it when complete, so --out never mixes two runs; an existing,
 non-empty --out is refused unless --force. After Ctrl-C the folder holds the last
 epoch's model.npz, and --resume continues it in place.
+
+With --distributed under 'mpiexec -n N' (pip install 'scratchnn[mpi]'), each of the N ranks
+trains on its shard of every batch of --batch-size (the global batch) and the gradients are
+averaged; rank 0 prints, plots and writes the files. A run resumes with any number of ranks.
 """
 
 
@@ -113,6 +119,7 @@ def register(subparsers) -> None:
                    help="progress display: a bar per epoch, one line per epoch, or nothing (default: bar)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     _register_data_flags(p)
+    _distributed.add_argument(p)
     p.set_defaults(func=run)
 
 
@@ -148,12 +155,22 @@ def _write_json(path: Path, data) -> None:
 
 
 def run(args) -> int:
+    return _distributed.run("train", args, lambda dp: _train(args, dp))
+
+
+def _train(args, dp) -> int:
+    """The command; ``dp`` is the DataParallel context with --distributed, else None.
+    With --distributed only rank 0 prints and writes."""
     from ._common import model_file_path
 
     if args.resume:
         model_file_path(args.resume)  # a missing model fails before any folder is made
+    if dp is not None and getattr(args, "data", None) is not None:
+        raise UsageError("--distributed trains the named data sets (--dataset); --data runs on one process")
     # 1. The output folder first: an existing run or a non-writable folder fails now, not after training.
     default_out = args.out is None and not args.resume
+    if dp is not None and not dp.is_root:
+        return _run(args, None, False, dp)
     if args.out is not None:
         run_dir = RunFolder(args.out, force=args.force)
     elif args.resume:  # carry on in the resumed run's folder
@@ -162,7 +179,7 @@ def run(args) -> int:
     else:
         run_dir = RunFolder(default_run_dir())
     try:
-        return _run(args, run_dir, default_out)
+        return _run(args, run_dir, default_out, dp)
     except KeyboardInterrupt:
         run_dir.finish_interrupted()
         raise
@@ -171,7 +188,7 @@ def run(args) -> int:
         raise
 
 
-def _run(args, run_dir: RunFolder, default_out: bool) -> int:
+def _run(args, run_dir: RunFolder | None, default_out: bool, dp=None) -> int:
     from .. import losses, optimizers, schedules
     from ..callbacks import ModelCheckpoint
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
@@ -183,7 +200,11 @@ def _run(args, run_dir: RunFolder, default_out: bool) -> int:
     if args.data is not None:
         return run_with_data(args)
 
-    out = run_dir.path
+    root = dp is None or dp.is_root
+    out = run_dir.path if run_dir is not None else None
+
+    def say_(*parts):
+        say(*parts, quiet=not root)
 
     # 2. What to train.
     resumed = None
@@ -224,14 +245,18 @@ def _run(args, run_dir: RunFolder, default_out: bool) -> int:
     # 3. Data.
     title = {"bundled": "the bundled MNIST subset", "mnist": "MNIST",
              "fashion-mnist": "Fashion-MNIST"}[dataset]
-    say(f"Loading {title}...")
+    say_(f"Loading {title}..." + (f" (on {dp.size} MPI ranks)" if dp is not None else ""))
+    if not root:  # rank 0 downloads first, if needed; the others then read its copy
+        dp.comm.barrier("the wait for rank 0's data set")
     (x_train, y_train), (x_test, y_test) = load_dataset(dataset, args.data_dir, download=not args.no_download)
+    if dp is not None and root:
+        dp.comm.barrier("the wait for rank 0's data set")
     classes = list(class_names(dataset))
     input_shape = tuple(resumed.input_shape) if resumed is not None else model_input_shape(name, x_train.shape[1:])
     x = images_to_inputs(x_train, input_shape)
     x_te = images_to_inputs(x_test, input_shape)
     x_tr, x_val, y_tr, y_val = train_val_split(x, y_train, val_fraction, seed=seed)
-    say(f"  {len(x_tr):,} training, {len(x_val):,} validation (stratified) and {len(x_te):,} test images")
+    say_(f"  {len(x_tr):,} training, {len(x_val):,} validation (stratified) and {len(x_te):,} test images")
 
     # 4. Model.
     steps_per_epoch = math.ceil(len(x_tr) / batch_size)
@@ -249,28 +274,33 @@ def _run(args, run_dir: RunFolder, default_out: bool) -> int:
             model.compile(losses.SoftmaxCrossEntropy(), optimizers.Adam(lr=lr), ["accuracy"])
         if args.epochs:
             model.metadata.setdefault("train", {})["epochs"] = model.epochs_trained + epochs
-    say(f"Training {name} ({model.count_params():,} parameters) for {epochs} epoch{'s' * (epochs != 1)} "
-        f"(batch {batch_size}, Adam lr {lr:g}" + (", cosine decay)" if resumed is None else ")")
-        + (f", resuming after epoch {model.epochs_trained}" if resumed is not None else ""))
+    say_(f"Training {name} ({model.count_params():,} parameters) for {epochs} epoch{'s' * (epochs != 1)} "
+         f"(batch {batch_size}, Adam lr {lr:g}" + (", cosine decay)" if resumed is None else ")")
+         + (f", resuming after epoch {model.epochs_trained}" if resumed is not None else "")
+         + (f", data-parallel on {dp.size} ranks, {batch_size / dp.size:.4g} samples per rank per step"
+            if dp is not None else ""))
 
-    # 5. Train, saving a checkpoint after every epoch.
-    model_path = out / "model.npz"
-    final_model = run_dir.final / "model.npz"
-    verbose = {"bar": 1, "lines": 2, "none": 0}[args.progress]
+    # 5. Train, saving a checkpoint after every epoch (rank 0 only with --distributed).
+    model_path = out / "model.npz" if root else None
+    final_model = run_dir.final / "model.npz" if root else None
+    verbose = {"bar": 1, "lines": 2, "none": 0}[args.progress] if root else 0
     start = time.perf_counter()
     try:
         model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val),
-                  callbacks=[ModelCheckpoint(str(model_path))], verbose=verbose)
+                  callbacks=[ModelCheckpoint(str(model_path))] if root else [], verbose=verbose,
+                  distributed=dp if dp is not None else False)
     except KeyboardInterrupt:
-        if model_path.exists():
+        if root and model_path.exists():
             stderr(f"\nscratchnn: interrupted; the model after epoch {model.epochs_trained} is in {final_model}. "
                    f"Continue with: scratchnn train --resume {final_model}")
         raise
     seconds = time.perf_counter() - start
 
-    # 6. Test.
+    # 6. Test (each rank predicts its part of the test set with --distributed).
+    result = model.evaluate(x_te, y_test, distributed=dp if dp is not None else False)
+    if not root:
+        return 0
     scores = model.predict(x_te)
-    result = model.evaluate(x_te, y_test)
     acc = result["accuracy"]
     n_right = round(acc * len(y_test))
     model.metadata["test"] = {"dataset": dataset, "accuracy": acc, "loss": result["loss"], "n": len(y_test)}
@@ -280,7 +310,7 @@ def _run(args, run_dir: RunFolder, default_out: bool) -> int:
     _write_json(out / "results.json", {
         "dataset": dataset, "model": name, "epochs_trained": model.epochs_trained, "train_seconds": seconds,
         "test_accuracy": acc, "test_loss": result["loss"], "n_test": len(y_test),
-        "val_accuracy": history.get("val_accuracy", [None])[-1]})
+        "val_accuracy": history.get("val_accuracy", [None])[-1], "mpi_ranks": 1 if dp is None else dp.size})
     written = ["model.npz", "history.json", "results.json"]
     if not args.no_plots:
         written += _plots(out, model, history, x_te, x_test, y_test, scores, classes, title)

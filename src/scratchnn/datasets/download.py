@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from typing import Callable, Sequence
 
 from .._version import __version__
+from ..atomic import atomic_write
 from ..errors import DataError
 
 #: Refuse responses larger than this (no MNIST-style file comes close).
@@ -62,15 +62,16 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, time
             mismatch; nothing is left at ``dest`` or beside it.
     """
     dest = os.fspath(dest)
-    directory = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(dest) + ".part-")
-    try:
+    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+    request = urllib.request.Request(url, headers={"User-Agent": f"scratchnn/{__version__}"})
+
+    def stream_into(out) -> None:
+        """Write the response into ``out``; any failure (including a wrong digest) raises,
+        and :func:`atomic_write` then removes the partial file: nothing appears at ``dest``."""
         h = hashlib.sha256()
         done = 0
-        request = urllib.request.Request(url, headers={"User-Agent": f"scratchnn/{__version__}"})
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as resp:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:
                 length = resp.headers.get("Content-Length")
                 total = int(length) if length and length.isdigit() else None
                 while True:
@@ -86,8 +87,6 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, time
                         progress(done, total)
                 if total is not None and done != total:
                     raise DownloadError(f"{url}: the connection closed after {done} of {total} bytes")
-                out.flush()
-                os.fsync(out.fileno())
         except urllib.error.HTTPError as exc:
             raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -97,15 +96,9 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, time
         if sha256 is not None and digest != sha256.lower():
             raise DownloadError(f"{url}: SHA-256 mismatch: expected {sha256}, got {digest} "
                                 f"({done} bytes); the download was discarded.")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; cached data is not secret
-        os.replace(tmp, dest)
-        return dest
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    atomic_write(dest, stream_into)  # the same temporary-file-and-rename path as model saves
+    return dest
 
 
 def download_from_mirrors(mirrors: Sequence[str], filename: str, dest: str | os.PathLike,

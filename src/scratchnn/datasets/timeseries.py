@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..metrics import mae, rmse  # noqa: F401  (re-exported: errors in the series' units)
 
 
 @dataclass
@@ -353,17 +354,6 @@ def seasonal_naive_forecast(series: np.ndarray, start: np.ndarray, horizon: int,
     if idx.min() < 0:
         raise DataError(f"the seasonal naive forecast needs {season} values before the first target")
     return series[idx]
-
-
-def rmse(y_true, y_pred) -> float:
-    """sqrt(mean((y - y_hat)^2)), in the units of y."""
-    d = np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)
-    return float(np.sqrt(np.mean(d * d)))
-
-
-def mae(y_true, y_pred) -> float:
-    """mean(|y - y_hat|), in the units of y."""
-    return float(np.mean(np.abs(np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64))))
 
 
 def bundled_series_path(name: str = "sunspots_monthly.csv") -> str:

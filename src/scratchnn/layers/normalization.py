@@ -35,6 +35,11 @@ class BatchNorm(Layer):
         dgamma = Σ dy x_hat,  dbeta = Σ dy,
         dx = (gamma / (M sigma)) (M dy - Σ dy - x_hat Σ dy x_hat).
     In evaluation, dx = dy gamma / sqrt(running_var + eps).
+
+    In data-parallel training each rank normalises with its own shard's statistics (as
+    PyTorch's DDP); with ``DataParallel(sync_batchnorm=True)`` mu, var, M and the two sums
+    of the backward pass are those of the whole global batch (SyncBatchNorm), summed over
+    the ranks (:meth:`scratchnn.distributed.DataParallel.batch_moments`).
     """
 
     has_training_mode = True
@@ -75,11 +80,16 @@ class BatchNorm(Layer):
     def forward(self, x, training=False):
         axes = self._axes(x)
         t = x.dtype.type
-        if training:
+        sync = _sync_context() if training else None
+        if sync is not None:
+            mu, var, m = sync.batch_moments(x, axes)
+            xc = x - self._bcast(mu, x)
+        elif training:
             m = x.size // self.num_features
             mu = x.mean(axis=axes, dtype=x.dtype)
             xc = x - self._bcast(mu, x)
             var = np.mean(xc * xc, axis=axes, dtype=x.dtype)
+        if training:
             mom = self.momentum
             rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
             rm *= t(1 - mom)
@@ -91,11 +101,11 @@ class BatchNorm(Layer):
             var = self.buffers["running_var"]
         inv = (1.0 / np.sqrt(var + t(self.eps))).astype(x.dtype)
         xhat = xc * self._bcast(inv, x)
-        self.cache = (xhat, inv, training)
+        self.cache = (xhat, inv, training, sync, m if training else None)
         return xhat * self._bcast(self.params["gamma"], x) + self._bcast(self.params["beta"], x)
 
     def backward(self, dy):
-        xhat, inv, training = self.cache
+        xhat, inv, training, sync, m = self.cache
         axes = self._axes(dy)
         gamma = self.params["gamma"]
         self.grads["gamma"][...] = np.sum(dy * xhat, axis=axes)
@@ -103,12 +113,21 @@ class BatchNorm(Layer):
         scale = self._bcast(gamma * inv, dy)
         if not training:
             return dy * scale
-        m = dy.size // self.num_features
         t = dy.dtype.type
-        mean_dy = self._bcast(self.grads["beta"] * t(1.0 / m), dy)
-        mean_dy_xhat = self._bcast(self.grads["gamma"] * t(1.0 / m), dy)
+        sum_dy, sum_dy_xhat = self.grads["beta"], self.grads["gamma"]
+        if sync is not None:  # over the global batch; the grads themselves stay this rank's sums
+            sum_dy, sum_dy_xhat = sync.grad_sums(sum_dy, sum_dy_xhat)
+        mean_dy = self._bcast(sum_dy * t(1.0 / m), dy)
+        mean_dy_xhat = self._bcast(sum_dy_xhat * t(1.0 / m), dy)
         return scale * (dy - mean_dy - xhat * mean_dy_xhat)
 
     def get_config(self):
         return {**super().get_config(), "num_features": self.num_features, "momentum": self.momentum,
                 "eps": self.eps}
+
+
+def _sync_context():
+    """The data-parallel context when BatchNorm statistics are synchronised, else None."""
+    from ..distributed.data_parallel import active
+    ctx = active()
+    return ctx if ctx is not None and ctx.sync_batchnorm and ctx.size > 1 else None
