@@ -325,8 +325,8 @@ class LSTM(RecurrentBase):
         Ws, Us, bs = self.params["W"] * s, self.params["U"] * s, self.params["b"] * s
         # Inference keeps nothing for a backward pass: the pre-activations are projected a
         # block of steps at a time, and c, tanh(c) (and h, unless every h_t is returned) live
-        # in two rolling rows instead of T + 1 (for N = 1024, T = 100, H = 256: 40 MB
-        # instead of 680 MB). A backward pass after it runs the forward pass again.
+        # in two rolling rows instead of T + 1 (N = 1024, T = 100, H = 256: about 40 MB
+        # instead of 730 MB). A backward pass after it runs the forward pass again.
         keep = training
         block = T if keep else min(T, 8)
         if keep:
