@@ -60,7 +60,7 @@ def worker_scratchnn(args) -> dict:
     from threadpoolctl import threadpool_limits
 
     import scratchnn as sn
-    from scratchnn.textgen import build_char_lm
+    from scratchnn.applications.textgen import build_char_lm
 
     vocab, batches, xv, yv = data(args.text)
     times = []
@@ -124,7 +124,7 @@ def profile(threads: int, cpu: bool, repeats: int = 12) -> None:
     """Per-layer time of one training step on a random batch, in this process (see ``layer_profile``)."""
     import scratchnn as sn
     from scratchnn.datasets.text import CharVocab
-    from scratchnn.textgen import build_char_lm
+    from scratchnn.applications.textgen import build_char_lm
 
     vocab = CharVocab.from_text("".join(chr(c) for c in range(32, 97)))  # 65 characters, as tinyshakespeare
     model = build_char_lm(vocab, EMBED, HIDDEN, seed=0)

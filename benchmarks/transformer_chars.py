@@ -62,7 +62,7 @@ def data(path):
 
 
 def scratchnn_model(vocab, seed):
-    from scratchnn.textgen import build_char_transformer
+    from scratchnn.applications.textgen import build_char_transformer
 
     model = build_char_transformer(vocab, D_MODEL, HEADS, BLOCKS, FF, SEQ, seed=seed)
     model.build((SEQ,))

@@ -10,7 +10,7 @@ import pytest
 
 import scratchnn as sn
 from scratchnn.datasets import timeseries as ts
-from scratchnn.forecasting import (
+from scratchnn.applications.forecasting import (
     Ensemble,
     SeriesTransform,
     classical,
@@ -144,7 +144,7 @@ def test_ensemble_is_the_median_of_its_members_and_survives_save_and_load(tmp_pa
 
 
 def test_nbeats_residual_stack_gradients_match_finite_differences():
-    from scratchnn.forecasting.nbeats import NBeats
+    from scratchnn.applications.forecasting.nbeats import NBeats
 
     rng = np.random.default_rng(0)
     net = NBeats(6, 2, 3, blocks=3, hidden_size=5, num_layers=2, seed=1, dtype="float64")

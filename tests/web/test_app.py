@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from scratchnn.web.app import MAX_IMAGE_BYTES, MAX_SETTINGS_BYTES, create_app
-from scratchnn.zoo import build_model
+from scratchnn.applications.zoo import build_model
 
 BASE = "http://127.0.0.1:8765"
 WS = "ws://127.0.0.1:8765/ws/playground"

@@ -203,7 +203,7 @@ def _resumed(args):
 
 def _train(args, run_dir: RunFolder | None, text: str, text_path: str, steps: int, model, settings,
            dp=None) -> int:
-    from ..textgen import sample, train_char_lm
+    from ..applications.textgen import sample, train_char_lm
 
     s = settings or {}
     seq_len, batch_size = s.get("seq_len", args.seq_len), s.get("batch_size", args.batch_size)
@@ -259,7 +259,7 @@ def _train(args, run_dir: RunFolder | None, text: str, text_path: str, steps: in
 def _transformer(args: argparse.Namespace, text: str):
     """The model of ``--model transformer``: its context is --seq-len (learned positions)."""
     from ..datasets.text import CharVocab
-    from ..textgen import build_char_transformer
+    from ..applications.textgen import build_char_transformer
 
     return build_char_transformer(CharVocab.from_text(text), args.d_model, args.heads, args.blocks,
                                   args.ff_dim, args.seq_len, args.dropout, seed=args.seed)
@@ -267,7 +267,7 @@ def _transformer(args: argparse.Namespace, text: str):
 
 def run_sample(args: argparse.Namespace) -> int:
     from ..io import load_model
-    from ..textgen import sample_stream
+    from ..applications.textgen import sample_stream
 
     model = load_model(model_file_path(args.model), compile=False)
     chars = sample_stream(model, args.length, prompt=args.prompt, temperature=args.temperature, seed=args.seed,

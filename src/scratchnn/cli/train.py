@@ -93,7 +93,7 @@ def _fraction(text: str) -> float:
 
 def register(subparsers) -> None:
     from ..datasets import IMAGE_DATASETS
-    from ..zoo import MODELS
+    from ..applications.zoo import MODELS
 
     p = add_parser(subparsers, "train", help="train a digit recognizer (default: MLP on the bundled MNIST subset)",
                    description="Train an image classifier, print its test accuracy and write the model, "
@@ -101,7 +101,7 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", choices=IMAGE_DATASETS, default=None,
                    help="data set (default: bundled, or the resumed model's)")
     p.add_argument("--model", choices=sorted(MODELS), default=None,
-                   help="architecture from scratchnn.zoo (default: mlp)")
+                   help="architecture from scratchnn.applications.zoo (default: mlp)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: 15 on bundled, 10 on the full sets)")
     p.add_argument("--batch-size", type=_positive_int, help="mini-batch size (default: 128)")
     p.add_argument("--lr", type=_positive_float, help="initial learning rate of Adam, cosine-decayed (default: 1e-3)")
@@ -197,7 +197,7 @@ def _run(args, run_dir: RunFolder | None, default_out: bool, dp=None) -> int:
     from .. import losses, optimizers, schedules
     from ..callbacks import ModelCheckpoint
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
-    from ..zoo import build_model, default_training, model_input_shape
+    from ..applications.zoo import build_model, default_training, model_input_shape
     from ._common import load_trained_model, trained_with_data
     from .train_data import check_flags, run_with_data
 

@@ -144,7 +144,7 @@ def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None)
         scan_image_folder,
     )
     from ..datasets.sources import data_kind, load_data
-    from ..zoo import build_model, default_training
+    from ..applications.zoo import build_model, default_training
 
     if resumed is None:
         check_flags(args)

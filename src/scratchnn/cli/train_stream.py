@@ -37,7 +37,7 @@ def run_streaming(args, layout, kw: dict, data_meta: dict, out, default_out: boo
     from ..datasets.image_folder import skipped_note, split_layout
     from ..datasets.labeled import LabeledData, split_test
     from ..errors import DataError
-    from ..zoo import build_model, default_training
+    from ..applications.zoo import build_model, default_training
     from .train_data import _input_shape, data_metadata, finish, interrupted
 
     if resumed is not None:

@@ -75,7 +75,7 @@ def plot_bits_per_char(logs: dict, title: str | None = "Learning curves", x: str
     """Validation (solid) and training (dashed) bits per character of one or more runs.
 
     Args:
-        logs: ``{"run name": log}`` with each log as :func:`scratchnn.textgen.train_char_lm`
+        logs: ``{"run name": log}`` with each log as :func:`scratchnn.applications.textgen.train_char_lm`
             returns it (lists ``step``, ``train_bpc``, ``val_bpc``; ``seconds`` optional).
         x: "step", or "seconds" to compare runs by wall-clock time (needs a ``time`` list
             in each log, or spreads ``seconds`` evenly over the steps).

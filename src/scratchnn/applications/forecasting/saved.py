@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, ModelFileError
+from ...errors import ConfigError, ModelFileError
 from .ensemble import Ensemble
 from .result import ForecastResult, MultiForecastResult
 from .transform import SeriesTransform, check_window

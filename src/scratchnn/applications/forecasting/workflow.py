@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets.timeseries import (
+from ...datasets.timeseries import (
     mae,
     naive_forecast,
     rmse,
     seasonal_naive_forecast,
     split_points,
 )
-from ..errors import ConfigError, DataError
+from ...errors import ConfigError, DataError
 from .classical import SKIPPED_NOTE, classical_forecast
 from .ensemble import Ensemble, train_ensemble
 from .intervals import check_level, coverage, residual_quantiles
@@ -239,7 +239,7 @@ class FutureForecast:
 
     def to_csv(self, path) -> None:
         """``step,time,forecast,lower,upper`` (time only when the series had one); written atomically."""
-        from ..atomic import atomic_write
+        from ...atomic import atomic_write
 
         lo, hi = f"lower_{self.level:.0%}".replace("%", ""), f"upper_{self.level:.0%}".replace("%", "")
         head = ["step"] + (["time"] if self.time is not None else []) + ["forecast", lo, hi]

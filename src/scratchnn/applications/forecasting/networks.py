@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import layers
-from ..errors import ConfigError
-from ..model import Sequential
+from ... import layers
+from ...errors import ConfigError
+from ...model import Sequential
 
 CELLS = layers.CELLS
 KINDS = ("mlp", "nbeats", *CELLS)
