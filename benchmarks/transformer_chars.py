@@ -170,7 +170,7 @@ def worker_budget(args, kind: str) -> dict:
     from threadpoolctl import threadpool_limits
 
     import scratchnn as sn
-    from scratchnn import textgen
+    from scratchnn.applications import textgen
     from scratchnn.datasets import text as T
 
     seq, batch = 100, 64
@@ -241,7 +241,7 @@ def budget_main(args) -> None:
 def sample_main(args) -> None:
     """Time 1,000 characters from a trained model with and without the key/value cache."""
     import scratchnn as sn
-    from scratchnn import textgen
+    from scratchnn.applications import textgen
 
     model = sn.load_model(args.sample)
     text, seconds = {}, {}

@@ -518,7 +518,8 @@ class Model:
                 ``model.epochs_trained``, so a resumed model carries on numbering).
             validation_split: fraction in [0, 1) of the samples, taken from the **end**
                 (before shuffling, as Keras), held out for validation.
-            validation_data: ``(x_val, y_val)``; overrides ``validation_split``.
+            validation_data: ``(x_val, y_val)``, or a source of ``(x, y)`` batches (read once
+                per epoch; only the predictions are kept); overrides ``validation_split``.
             shuffle: reshuffle the training samples each epoch (seeded).
             callbacks: e.g. :class:`~scratchnn.callbacks.EarlyStopping`.
             verbose: 0 silent, 1 progress bar per epoch, 2 one line per epoch.
@@ -566,9 +567,13 @@ class Model:
             xs, ys = self._prepare(x, y)
             n = len(xs[0])
             steps = math.ceil(n / batch_size)
-        if validation_data is not None:
+        if validation_data is not None and _is_batch_source(validation_data):
+            if dist is not None:
+                raise ConfigError("fit: distributed validation needs arrays (x_val, y_val), not a batch source")
+            val = validation_data
+        elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ConfigError("fit: validation_data must be a pair (x_val, y_val)")
+                raise ConfigError("fit: validation_data must be a pair (x_val, y_val) or a source of batches")
             val = self._prepare(*validation_data, xname="x_val", yname="y_val")
         elif validation_split > 0:
             n_val = int(round(n * validation_split))
@@ -632,6 +637,11 @@ class Model:
                     batch_logs[name] = value
                 for cb in cbs:
                     cb.on_batch_end(step, batch_logs)
+                # A callback may stop training after any batch (Ctrl-C, a step budget). With data
+                # parallelism the ranks agree at the end of the epoch instead (one collective there,
+                # none per step), so that every rank stops at the same step.
+                if self.stop_training and dist is None:
+                    break
             if dist is not None:  # sums over ranks: every rank logs the global means
                 *sums, seen = dist.reduce_sums([*totals.values(), seen])
                 totals = dict(zip(totals, sums))
@@ -640,7 +650,8 @@ class Model:
                 raise ConfigError(f"fit: the batch source gave no batches in epoch {epoch + 1}")
             logs = {k: v / seen for k, v in totals.items()}
             if val is not None:
-                logs.update({f"val_{k}": v for k, v in self._evaluate_arrays(*val).items()})
+                scores = self._evaluate_source(val) if _is_batch_source(val) else self._evaluate_arrays(*val)
+                logs.update({f"val_{k}": v for k, v in scores.items()})
             logs["lr"] = self.optimizer.current_lr
             self.epochs_trained += 1
             for cb in cbs:
@@ -727,6 +738,24 @@ class Model:
         if len(self.outputs) == 1:
             return self.loss.probabilities(y_hat)
         return [loss.probabilities(o) for loss, o in zip(self.losses, y_hat)]
+
+    def _evaluate_source(self, source) -> dict[str, float]:
+        """Loss and metrics over every batch of a source (as :meth:`_evaluate_arrays` on their union)."""
+        preds: list = []
+        targets: list = []
+        for item in source:
+            xs, ys = self._prepare(*item, xname="x_val", yname="y_val")
+            y_hat = self._predict_arrays(xs, len(xs[0]))
+            preds.append([y_hat] if len(self.outputs) == 1 else y_hat)
+            targets.append(ys)
+        if not preds:
+            raise ConfigError("fit: the validation source gave no batches")
+        outs = [np.concatenate([p[k] for p in preds]) for k in range(len(self.outputs))]
+        ys = [np.concatenate([t[k] for t in targets]) for k in range(len(self.outputs))]
+        result = {"loss": float(sum(loss.forward(o, t) for loss, o, t in zip(self.losses, outs, ys)))}
+        for name, k, fn in self._metric_fns():
+            result[name] = float(fn(ys[k], outs[k]))
+        return result
 
     def _evaluate_arrays(self, xs, ys, batch_size: int = 1024) -> dict[str, float]:
         if self._dist is not None:  # each rank predicts its part; all compute the same figures

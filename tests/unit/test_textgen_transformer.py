@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import scratchnn as sn
-from scratchnn import textgen
+from scratchnn.applications import textgen
 from scratchnn.cli import main
 from scratchnn.datasets.text import CharVocab
 

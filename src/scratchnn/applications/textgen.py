@@ -10,7 +10,7 @@ about a 65-character text scores log2(65) = 6.0.
 
 Example:
     >>> import scratchnn as sn
-    >>> from scratchnn import textgen
+    >>> from scratchnn.applications import textgen
     >>> model, log = textgen.train_char_lm("abcabcabcabc" * 50, steps=60, seq_len=12,
     ...                                    batch_size=8, hidden_size=16, embedding_dim=8, verbose=0)
     >>> textgen.sample(model, 6, prompt="abc", temperature=0.1, seed=0)
@@ -18,7 +18,6 @@ Example:
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from .. import losses, optimizers
+from ..callbacks import Callback
 from ..datasets.text import CharVocab, random_batches, sequences, split_ids
 from ..errors import ConfigError, DataError
 from ..layers import CELLS, Dense, Embedding, recurrent_stack  # noqa: F401  (CELLS: textgen.CELLS, as before)
@@ -150,56 +150,65 @@ def train_char_lm(text: str, *, steps: int = 2000, seq_len: int = 100, batch_siz
     done_before = int(model.metadata.get("steps_trained", 0))
     rng = np.random.default_rng(seed if not done_before else [seed, done_before])
     batches = random_batches(train_ids, seq_len, batch_size, rng)
-    log: dict = {"step": [], "train_bpc": [], "val_bpc": [], "interrupted": False}
-    running, count, done = 0.0, 0, 0
-    dist = None
+    log: dict = {"step": [], "train_bpc": [], "val_bpc": [], "interrupted": False, "steps_done": 0}
     if distributed is not False:
         from ..distributed import as_data_parallel
-        dist = as_data_parallel(distributed)
-        verbose = verbose if dist.is_root else 0
+        distributed = as_data_parallel(distributed)
+        verbose = verbose if distributed.is_root else 0
     start = time.perf_counter()
-    with dist.attached(model) if dist is not None else contextlib.nullcontext():
-        if dist is not None:  # same model, seed and settings on every rank; rank 0's weights
-            dist.start(model, None, None, {"steps": steps, "seq_len": seq_len, "batch_size": batch_size,
-                                           "seed": seed, "eval_every": eval_every,
-                                           "text": len(train_ids), "vocabulary": len(vocab)})
-        for step in range(1, steps + 1):
-            xb, yb = next(batches)
-            if dist is not None:  # this rank's part of the global batch
-                part = dist.part(len(xb))
-                xb, yb = xb[part], yb[part]
-            loss, _ = model.train_step(xb.astype(model.dtype), yb)
-            running += loss * len(xb)
-            count += len(xb)
-            done = step
-            stop = should_stop is not None and should_stop()
-            if dist is not None:  # one rank's Ctrl-C stops them all at the same step
-                stop = dist.any(stop)
-            if stop or step % eval_every == 0 or step == steps:
-                if dist is not None:
-                    running, count = dist.reduce_sums([running, count])
-                val = bits_per_char(model, val_ids, seq_len, max_sequences=eval_sequences)
-                log["step"].append(step)
-                log["train_bpc"].append(running / count / math.log(2.0))
-                log["val_bpc"].append(val)
-                if verbose:
-                    print_fn(f"step {step:>6}/{steps}  train {log['train_bpc'][-1]:.3f} bits/char  "
-                             f"val {val:.3f} bits/char  ({time.perf_counter() - start:.0f} s)")
-                running, count = 0.0, 0
-                model.metadata["val_bits_per_char"] = val
-                model.metadata["steps_trained"] = done_before + step
-                log["steps_done"] = step
-                if on_eval is not None and (dist is None or dist.is_root):
-                    on_eval(model, log)
-            if stop:
-                log["interrupted"] = True
-                break
+    evaluation = _Evaluation(val_ids, seq_len, eval_sequences, steps, done_before, log, start,
+                             print_fn if verbose else None, on_eval, should_stop,
+                             distributed if distributed is not False else None)
+    # The one training loop: Model.fit on a source of random windows, one "epoch" per evaluation.
+    full, rest = divmod(steps, eval_every)
+    for epochs, per_epoch in ((full, eval_every), (1 if rest else 0, rest)):
+        if epochs and not log["interrupted"]:
+            model.fit(_as_model_dtype(batches, model.dtype), epochs=epochs, steps_per_epoch=per_epoch,
+                      callbacks=[evaluation], verbose=0, distributed=distributed)
     log["val_bpc_final"] = log["val_bpc"][-1] if log["val_bpc"] else float("nan")
     log["seconds"] = time.perf_counter() - start
-    log["steps_done"] = done
     model.metadata["val_bits_per_char"] = log["val_bpc_final"]
-    model.metadata["steps_trained"] = done_before + done
+    model.metadata["steps_trained"] = done_before + log["steps_done"]
     return model, log
+
+
+def _as_model_dtype(batches: Iterator, dtype) -> Iterator:
+    """The windows as the model's float dtype, targets as they are (an endless generator)."""
+    for xb, yb in batches:
+        yield xb.astype(dtype), yb
+
+
+class _Evaluation(Callback):
+    """After every ``eval_every`` steps (one fit "epoch") and at the end: the validation bits per
+    character, the log line, the metadata and ``on_eval``; after every step, ``should_stop``."""
+
+    def __init__(self, val_ids, seq_len, eval_sequences, steps, done_before, log, start, print_fn,
+                 on_eval, should_stop, dist) -> None:
+        self.val_ids, self.seq_len, self.eval_sequences = val_ids, seq_len, eval_sequences
+        self.steps, self.done_before, self.log, self.start = steps, done_before, log, start
+        self.print_fn, self.on_eval, self.should_stop, self.dist = print_fn, on_eval, should_stop, dist
+
+    def on_batch_end(self, batch, logs=None):
+        self.log["steps_done"] += 1
+        if self.should_stop is not None and self.should_stop():
+            self.model.stop_training = True
+            self.log["interrupted"] = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        model, log, step = self.model, self.log, self.log["steps_done"]
+        if self.dist is not None:  # a stop asked on one rank is known to all here
+            log["interrupted"] = bool(self.dist.any(log["interrupted"]))
+        val = bits_per_char(model, self.val_ids, self.seq_len, max_sequences=self.eval_sequences)
+        log["step"].append(step)
+        log["train_bpc"].append(logs["loss"] / math.log(2.0))
+        log["val_bpc"].append(val)
+        if self.print_fn is not None:
+            self.print_fn(f"step {step:>6}/{self.steps}  train {log['train_bpc'][-1]:.3f} bits/char  "
+                          f"val {val:.3f} bits/char  ({time.perf_counter() - self.start:.0f} s)")
+        model.metadata["val_bits_per_char"] = val
+        model.metadata["steps_trained"] = self.done_before + step
+        if self.on_eval is not None and (self.dist is None or self.dist.is_root):
+            self.on_eval(model, log)
 
 
 def _recurrent_layers(model: Sequential) -> list[RecurrentBase]:

@@ -4,7 +4,7 @@
   flattened window of F = window (+ 2 season-position) inputs. Direct multi-step: one output
   per step ahead.
 - ``"nbeats"``: an N-BEATS-style stack of 3 such MLP blocks with backcast/forecast outputs
-  and residual links (:mod:`~scratchnn.forecasting.nbeats`), on the same flat inputs.
+  and residual links (:mod:`~scratchnn.applications.forecasting.nbeats`), on the same flat inputs.
 - ``"lstm"``, ``"gru"``, ``"rnn"``: the window as a sequence (N, window, 1 + 2) -- each step
   carries its value and, with a season, the season position repeated -- then
   ``cell(., H) -> Dense(H, horizon)``; ``num_layers`` stacks cells.
