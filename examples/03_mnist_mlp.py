@@ -15,8 +15,8 @@ from pathlib import Path
 
 import scratchnn as sn
 from scratchnn import plots
-from scratchnn.datasets import images_to_inputs, load_bundled_mnist, load_mnist, train_val_split
 from scratchnn.applications.zoo import build_model
+from scratchnn.datasets import images_to_inputs, load_bundled_mnist, load_mnist, train_val_split
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--quick", action="store_true", help="tiny settings, for a smoke test")

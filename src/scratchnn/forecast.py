@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .datasets.timeseries import Scaler
 from .applications.forecasting import *  # noqa: F403
 from .applications.forecasting import (  # noqa: F401
     CELLS,
@@ -16,6 +15,7 @@ from .applications.forecasting import (  # noqa: F401
     fit_forecaster,
     fit_many,
 )
+from .datasets.timeseries import Scaler
 from .model import Sequential
 
 

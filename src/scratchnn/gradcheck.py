@@ -94,9 +94,8 @@ def _numeric(f, z: np.ndarray, idx, eps: float) -> np.ndarray:
 
 def _to_float64(obj):
     """A float64 deep copy of a layer or model, with the same weights and buffers."""
-    from .model import Model
-
     from .backend import CPU, device_of
+    from .model import Model
 
     def host64(a):
         return np.asarray(device_of(a).get(a)).astype(np.float64)
@@ -137,7 +136,8 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
         target: a :class:`~scratchnn.layers.Layer` (composites included), a
             :class:`~scratchnn.Model` or :class:`~scratchnn.Sequential`, or a
             :class:`~scratchnn.losses.Loss` (then ``x`` is ``y_pred`` and ``y`` the targets).
-        x: an input batch (a list of batches for a multi-input layer or model). Float (or bool) inputs are converted to float64; integer
+        x: an input batch (a list of batches for a multi-input layer or model). Float (or bool)
+            inputs are converted to float64; integer
             inputs (token ids for an embedding) are kept as int64 and get no input row.
         y: targets, for a loss.
         eps, atol, rtol: step of the central difference and the pass tolerances.

@@ -23,8 +23,8 @@ import numpy as np
 from . import checks
 from . import functional as F
 from .errors import ConfigError, DataError, ShapeError
-from .validation import label_hint, shape_text
 from .registry import register_loss
+from .validation import label_hint, shape_text
 
 
 class Loss:

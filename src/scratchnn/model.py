@@ -43,7 +43,6 @@ from .savefile import save_model
 from .validation import as_float_array, as_target_array, check_same_length, check_targets
 
 
-
 def _seed_of(owner: str, seed: Any) -> int:
     if seed is None:
         return int(np.random.SeedSequence().entropy) % (2**63)  # type: ignore[arg-type]
@@ -743,8 +742,8 @@ class Model:
         """Loss and metrics over every batch of a source (as :meth:`_evaluate_arrays` on their union)."""
         preds: list = []
         targets: list = []
-        for item in source:
-            xs, ys = self._prepare(*item, xname="x_val", yname="y_val")
+        for xb, yb in source:
+            xs, ys = self._prepare(xb, yb, xname="x_val", yname="y_val")
             y_hat = self._predict_arrays(xs, len(xs[0]))
             preds.append([y_hat] if len(self.outputs) == 1 else y_hat)
             targets.append(ys)
@@ -909,7 +908,7 @@ class Sequential(Model):
 
     def _infer_input_shape(self) -> tuple[int, ...] | None:
         first = self.layers[0] if self.layers else None
-        return (first.in_features,) if first is not None and hasattr(first, "in_features") else None  # type: ignore[attr-defined]
+        return (first.in_features,) if first is not None and hasattr(first, "in_features") else None
 
     @property
     def input_shape(self):

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import scratchnn as sn
-from scratchnn.datasets import timeseries as ts
 from scratchnn.applications.forecasting import (
     Ensemble,
     SeriesTransform,
@@ -20,6 +19,7 @@ from scratchnn.applications.forecasting import (
     forecast_paths,
     load_forecaster,
 )
+from scratchnn.datasets import timeseries as ts
 
 FAST = {"members": 2, "epochs": 30, "patience": 5, "hidden_size": 16}
 

@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from scratchnn.web.app import MAX_IMAGE_BYTES, MAX_SETTINGS_BYTES, create_app
 from scratchnn.applications.zoo import build_model
+from scratchnn.web.app import MAX_IMAGE_BYTES, MAX_SETTINGS_BYTES, create_app
 
 BASE = "http://127.0.0.1:8765"
 WS = "ws://127.0.0.1:8765/ws/playground"

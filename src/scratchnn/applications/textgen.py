@@ -38,9 +38,10 @@ from ..layers.sinusoidal import SinusoidalPositionalEncoding
 from ..layers.transformer import TransformerBlock
 from ..model import Sequential
 
-
-
-__all__ = ['CELLS', 'bits_per_char', 'build_char_lm', 'build_char_transformer', 'context_length', 'is_transformer', 'sample', 'sample_stream', 'train_char_lm', 'vocab_of']
+__all__ = [
+    'CELLS', 'bits_per_char', 'build_char_lm', 'build_char_transformer', 'context_length',
+    'is_transformer', 'sample', 'sample_stream', 'train_char_lm', 'vocab_of',
+]
 
 def build_char_lm(vocab: CharVocab, embedding_dim: int = 64, hidden_size: int = 256,
                   num_layers: int = 1, cell: str = "lstm", seed: int | None = 0,

@@ -27,13 +27,16 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import ConfigError
 from ..layers import Dense, Dropout, ReLU
 from ..model import Model, Sequential
 
-__all__ = ['MODELS', 'TRAINING_DEFAULTS', 'build_model', 'cnn', 'default_training', 'mlp', 'model_input_shape', 'register_model', 'resnet']
+__all__ = [
+    'MODELS', 'TRAINING_DEFAULTS', 'build_model', 'cnn', 'default_training', 'mlp',
+    'model_input_shape', 'register_model', 'resnet',
+]
 
 Builder = Callable[..., Model]
 MODELS: dict[str, Builder] = {}
@@ -115,7 +118,7 @@ def cnn(input_shape=(1, 28, 28), n_classes: int = 10, seed: int | None = 0, chan
 def resnet(input_shape=(1, 28, 28), n_classes: int = 10, seed: int | None = 0, channels=(32, 64)):
     """A residual CNN small enough for a laptop, written as a graph (see the module docstring)."""
     from ..graph import Input
-    from ..layers import (Add, BatchNorm, Conv2D, GlobalAvgPool2D, MaxPool2D, ResidualBlock)
+    from ..layers import Add, BatchNorm, Conv2D, GlobalAvgPool2D, MaxPool2D, ResidualBlock
     from ..model import Model
 
     try:

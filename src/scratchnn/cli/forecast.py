@@ -136,8 +136,8 @@ def _safe(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..datasets.timeseries import check_forecastable
     from ..applications.forecasting.workflow import default_window
+    from ..datasets.timeseries import check_forecastable
 
     if args.val_fraction + args.test_fraction >= 0.9:
         raise UsageError(f"--val-fraction + --test-fraction must leave at least 10% for training. "

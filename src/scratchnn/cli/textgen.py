@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from . import _distributed
 from ._common import (
     add_force,
     add_parser,
@@ -30,7 +31,6 @@ from .options import (
     number,
     positive_float,
 )
-from . import _distributed
 from .run_folder import RunFolder, UsageError
 
 #: Upper bound of ``textgen sample --length`` (and ``--sample-length``): about 30 pages.
@@ -258,16 +258,16 @@ def _train(args, run_dir: RunFolder | None, text: str, text_path: str, steps: in
 
 def _transformer(args: argparse.Namespace, text: str):
     """The model of ``--model transformer``: its context is --seq-len (learned positions)."""
-    from ..datasets.text import CharVocab
     from ..applications.textgen import build_char_transformer
+    from ..datasets.text import CharVocab
 
     return build_char_transformer(CharVocab.from_text(text), args.d_model, args.heads, args.blocks,
                                   args.ff_dim, args.seq_len, args.dropout, seed=args.seed)
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from ..io import load_model
     from ..applications.textgen import sample_stream
+    from ..io import load_model
 
     model = load_model(model_file_path(args.model), compile=False)
     chars = sample_stream(model, args.length, prompt=args.prompt, temperature=args.temperature, seed=args.seed,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _distributed
 from ._common import (
     UsageError,
     add_force,
@@ -18,7 +19,6 @@ from ._common import (
     say,
     stderr,
 )
-from . import _distributed
 from .run_folder import RunFolder
 
 EXAMPLES = """\
@@ -92,8 +92,8 @@ def _fraction(text: str) -> float:
 
 
 def register(subparsers) -> None:
-    from ..datasets import IMAGE_DATASETS
     from ..applications.zoo import MODELS
+    from ..datasets import IMAGE_DATASETS
 
     p = add_parser(subparsers, "train", help="train a digit recognizer (default: MLP on the bundled MNIST subset)",
                    description="Train an image classifier, print its test accuracy and write the model, "
@@ -195,9 +195,9 @@ def _train(args, dp) -> int:
 
 def _run(args, run_dir: RunFolder | None, default_out: bool, dp=None) -> int:
     from .. import losses, optimizers, schedules
+    from ..applications.zoo import build_model, default_training, model_input_shape
     from ..callbacks import ModelCheckpoint
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
-    from ..applications.zoo import build_model, default_training, model_input_shape
     from ._common import load_trained_model, trained_with_data
     from .train_data import check_flags, run_with_data
 

@@ -136,6 +136,7 @@ def _resume_plan(args, model, resume_path) -> dict:
 def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None) -> int:
     """Train on ``--data`` (or continue ``resumed``, a model trained so, in ``out``)."""
     from .. import losses, optimizers, schedules
+    from ..applications.zoo import build_model, default_training
     from ..callbacks import ModelCheckpoint
     from ..datasets import images_to_inputs, train_val_split
     from ..datasets.image_folder import (
@@ -144,7 +145,6 @@ def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None)
         scan_image_folder,
     )
     from ..datasets.sources import data_kind, load_data
-    from ..applications.zoo import build_model, default_training
 
     if resumed is None:
         check_flags(args)

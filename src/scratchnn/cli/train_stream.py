@@ -33,11 +33,11 @@ def _scores(model, stream) -> tuple[np.ndarray, np.ndarray]:
 def run_streaming(args, layout, kw: dict, data_meta: dict, out, default_out: bool, *, resumed=None,
                   plan: dict | None = None) -> int:
     from .. import losses, optimizers, schedules
+    from ..applications.zoo import build_model, default_training
     from ..datasets import ImageFolderStream
     from ..datasets.image_folder import skipped_note, split_layout
     from ..datasets.labeled import LabeledData, split_test
     from ..errors import DataError
-    from ..applications.zoo import build_model, default_training
     from .train_data import _input_shape, data_metadata, finish, interrupted
 
     if resumed is not None:

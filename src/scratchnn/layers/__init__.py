@@ -1,6 +1,17 @@
 """Layers. Every class here follows the contract in :mod:`scratchnn.layers.base`."""
-from .activations import (ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
-                          Softplus, Tanh, get_activation)
+from .activations import (
+                          ELU,
+                          GELU,
+                          Activation,
+                          Identity,
+                          LeakyReLU,
+                          ReLU,
+                          Sigmoid,
+                          Softmax,
+                          Softplus,
+                          Tanh,
+                          get_activation,
+)
 from .attention import MultiHeadAttention
 from .base import Layer
 from .bidirectional import Bidirectional

@@ -7,9 +7,9 @@ from ..backend import contiguous, device_of
 from ..errors import ConfigError, ShapeError
 from ..functional import attention as FA
 from ..registry import register_layer
+from ..threads import blas_single_thread as _blas_one_thread
 from .base import Layer
 from .dense import _positive_int
-from ..threads import blas_single_thread as _blas_one_thread
 
 
 @register_layer

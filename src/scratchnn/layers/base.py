@@ -48,16 +48,16 @@ its position in the model, the expected and the received shape, and a hint.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .. import initializers
-
 from ..backend import DEFAULT_DTYPE, as_dtype
 from ..errors import ConfigError, NotBuiltError, ShapeError
 
 Shape = tuple[int, ...]
+LayerT = TypeVar("LayerT", bound="Layer")
 
 
 class Layer:
@@ -126,7 +126,7 @@ class Layer:
         store[name] = array
         return array
 
-    def add_layer(self, name: str, layer: Layer) -> Layer:
+    def add_layer(self, name: str, layer: LayerT) -> LayerT:
         """Register ``layer`` as a child of this composite layer (call from ``__init__``)."""
         if not isinstance(layer, Layer):
             raise ConfigError(f"{type(self).__name__}.add_layer expects a Layer. Received: {type(layer).__name__}")
@@ -282,7 +282,7 @@ class Layer:
         return {"name": self.name} if self.name is not None else {}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Layer":
+    def from_config(cls, config: dict) -> Layer:
         return cls(**config)
 
     def describe(self) -> str:
