@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import checks
+from .. import checks, threads
 from .. import functional as F
-from .. import threads
 from ..errors import ConfigError
 from ..registry import register_layer
 from .base import Layer
