@@ -31,9 +31,20 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (PeakMemory, default_mnist_dir, interleaved, layer_profile, load_mnist_cache,
-                     matmul_peak_gflops, median, mnist_cache, print_extras, print_table, spread,
-                     summary_fields)
+from _common import (
+    PeakMemory,
+    default_mnist_dir,
+    interleaved,
+    layer_profile,
+    load_mnist_cache,
+    matmul_peak_gflops,
+    median,
+    mnist_cache,
+    print_extras,
+    print_table,
+    spread,
+    summary_fields,
+)
 
 BATCH = 128
 # Multiply-adds of the matrix products per sample: conv1, conv2 (im2col form), fc1, fc2.

@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import REPO, print_table
 
+from scratchnn.applications.forecasting import fit_forecaster, fit_many
 from scratchnn.datasets.timeseries import load_csv_column, split_points
 from scratchnn.errors import DataError
-from scratchnn.forecasting import fit_forecaster, fit_many
 
 
 def data_dir() -> Path:

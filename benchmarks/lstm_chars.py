@@ -28,8 +28,18 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (REPO, PeakMemory, interleaved, layer_profile, matmul_peak_gflops, median,  # noqa: E402
-                     print_extras, print_table, spread, summary_fields)
+from _common import (  # noqa: E402
+    REPO,
+    PeakMemory,
+    interleaved,
+    layer_profile,
+    matmul_peak_gflops,
+    median,
+    print_extras,
+    print_table,
+    spread,
+    summary_fields,
+)
 
 EMBED, HIDDEN, SEQ, BATCH, LR, CLIP = 64, 256, 100, 64, 2e-3, 5.0
 VAL_SEQS = 64
@@ -60,7 +70,7 @@ def worker_scratchnn(args) -> dict:
     from threadpoolctl import threadpool_limits
 
     import scratchnn as sn
-    from scratchnn.textgen import build_char_lm
+    from scratchnn.applications.textgen import build_char_lm
 
     vocab, batches, xv, yv = data(args.text)
     times = []
@@ -123,8 +133,8 @@ def worker_torch(args) -> dict:
 def profile(threads: int, cpu: bool, repeats: int = 12) -> None:
     """Per-layer time of one training step on a random batch, in this process (see ``layer_profile``)."""
     import scratchnn as sn
+    from scratchnn.applications.textgen import build_char_lm
     from scratchnn.datasets.text import CharVocab
-    from scratchnn.textgen import build_char_lm
 
     vocab = CharVocab.from_text("".join(chr(c) for c in range(32, 97)))  # 65 characters, as tinyshakespeare
     model = build_char_lm(vocab, EMBED, HIDDEN, seed=0)

@@ -23,11 +23,20 @@ import os
 import sys
 import time
 
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (PeakMemory, default_mnist_dir, interleaved, load_mnist_cache,  # noqa: E402
-                     matmul_peak_gflops, median, mnist_cache, print_extras, print_table, spread,
-                     summary_fields)
+from _common import (  # noqa: E402
+    PeakMemory,
+    default_mnist_dir,
+    interleaved,
+    load_mnist_cache,
+    matmul_peak_gflops,
+    median,
+    mnist_cache,
+    print_extras,
+    print_table,
+    spread,
+    summary_fields,
+)
 
 BATCH = 128
 # Multiply-adds of the three products per sample; a training step does each three times

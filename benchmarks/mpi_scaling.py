@@ -66,12 +66,12 @@ def build(name: str):
         model = sn.Sequential([L.Dense(784, 256), L.ReLU(), L.Dense(256, 128), L.ReLU(), L.Dense(128, 10)], seed=0)
         make = lambda b: (rng.random((b, 784), dtype=np.float32), rng.integers(0, 10, b))
     elif name == "cnn":
-        from scratchnn.zoo import build_model
+        from scratchnn.applications.zoo import build_model
         model = build_model("cnn", (1, 28, 28), 10, seed=0)
         make = lambda b: (rng.random((b, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, b))
     else:
+        from scratchnn.applications.textgen import build_char_lm
         from scratchnn.datasets.text import CharVocab
-        from scratchnn.textgen import build_char_lm
         vocab = CharVocab.from_text("".join(chr(32 + i) for i in range(65)))
         model = build_char_lm(vocab, 64, 256, seed=0)
         make = lambda b: (rng.integers(0, 65, (b, 100)).astype(np.float32), rng.integers(0, 65, (b, 100)))
@@ -90,7 +90,7 @@ def worker(args) -> None:
         out, best = {}, {}
         for b in (batch, batch // 2, batch // 4, batch // 8):
             times = []
-            for step in range(args.warmup + args.steps):
+            for _step in range(args.warmup + args.steps):
                 t = time.perf_counter()
                 model.train_step(x[:b], y[:b])
                 times.append(time.perf_counter() - t)

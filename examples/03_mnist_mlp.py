@@ -15,8 +15,8 @@ from pathlib import Path
 
 import scratchnn as sn
 from scratchnn import plots
+from scratchnn.applications.zoo import build_model
 from scratchnn.datasets import images_to_inputs, load_bundled_mnist, load_mnist, train_val_split
-from scratchnn.zoo import build_model
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--quick", action="store_true", help="tiny settings, for a smoke test")
@@ -32,7 +32,7 @@ if args.quick:
 x = images_to_inputs(x_train)
 x_tr, x_val, y_tr, y_val = train_val_split(x, y_train, 0.1, seed=0)
 
-# 2. Model: 784-256-128-10 with ReLU (scratchnn.zoo's "mlp"); Adam with a cosine-decayed learning rate.
+# 2. Model: 784-256-128-10 with ReLU (scratchnn.applications.zoo's "mlp"); Adam with a cosine-decayed learning rate.
 model = build_model("mlp", input_shape=(784,), n_classes=10, seed=0)
 epochs = 1 if args.quick else (10 if args.full else 15)
 steps = math.ceil(len(x_tr) / 128) * epochs

@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 
 import scratchnn as sn
-from scratchnn import textgen
+from scratchnn.applications import textgen
 from scratchnn.datasets.timeseries import bundled_series_path, load_csv_column, windowed_splits
 from scratchnn.forecast import fit_forecaster
 

@@ -23,8 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "onnx")]
 
 import onnxruntime  # noqa: E402
-from onnx_cases import (BATCH_SIZES, MODEL_CASES, build_model_case, layer_cases,  # noqa: E402
-                        measure, model_for_layer)
+from onnx_cases import BATCH_SIZES, MODEL_CASES, build_model_case, layer_cases, measure, model_for_layer  # noqa: E402
 
 import scratchnn as sn  # noqa: E402
 import scratchnn.onnx as sno  # noqa: E402
@@ -84,7 +83,7 @@ def main() -> None:
     missing = sorted(set(LAYERS) - set(layers))
     print("-" * 78)
     for name, diff in models.items():
-        print(f"{name + ' model':<16} {'':>5}  {('%.3g' % diff) if diff is not None else 'layers missing':>20}")
+        print(f"{name + ' model':<16} {'':>5}  {f'{diff:.3g}' if diff is not None else 'layers missing':>20}")
     if missing:
         print(f"registered layers without a test case: {missing}")
     runs = [trained(p) for p in sys.argv[1:]]

@@ -32,7 +32,8 @@ def write_csv(name: str, folder: str) -> tuple[str, str]:
     path = os.path.join(folder, f"{name}.csv")
     with open(path, "w") as f:
         f.write(",".join(features + ["class"]) + "\n")
-        f.writelines(",".join(repr(float(v)) for v in row) + f",{bunch.target_names[label]}\n" for row, label in zip(bunch.data, bunch.target))
+        f.writelines(",".join(repr(float(v)) for v in row) + f",{bunch.target_names[label]}\n"
+                     for row, label in zip(bunch.data, bunch.target))
     return path, "class"
 
 

@@ -74,6 +74,20 @@ LAYER_CASES: dict[str, list[tuple]] = {
     "Multiply": [(lambda: L.Multiply(), [(4,), (4,)], {}), (lambda: L.Multiply(), [(2, 3)] * 3, {})],
     "Concatenate": [(lambda: L.Concatenate(), [(3,), (2,)], {}),
                     (lambda: L.Concatenate(axis=1), [(2, 4, 4), (3, 4, 4)], {})],
+    # attention (issue 16): masks, attention dropout, cross-attention as a 2-input layer
+    "LayerNorm": [(lambda: L.LayerNorm(5), (5,), {}), (lambda: L.LayerNorm(4, eps=1e-3), (3, 4), {})],
+    "MultiHeadAttention": [
+        (lambda: L.MultiHeadAttention(6, 2), (4, 6), {}),
+        (lambda: L.MultiHeadAttention(6, 3, dropout=0.3, causal=True), (5, 6), {"training": True}),
+        (lambda: L.MultiHeadAttention(4, 2, cross_attention=True, context_dim=3, use_bias=False),
+         [(3, 4), (5, 3)], {}),
+    ],
+    "PositionalEmbedding": [(lambda: L.PositionalEmbedding(7, 4), (5, 4), {})],
+    "SinusoidalPositionalEncoding": [(lambda: L.SinusoidalPositionalEncoding(5), (4, 5), {})],
+    "TransformerBlock": [
+        (lambda: L.TransformerBlock(6, 2, ff_dim=8, causal=True), (4, 6), {}),
+        (lambda: L.TransformerBlock(4, 1, dropout=0.2, gelu="none"), (3, 4), {"training": True}),
+    ],
 }
 
 

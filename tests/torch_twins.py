@@ -251,3 +251,43 @@ TORCH_TWINS = {
     # in training mode these draw random masks; their twins are the inference-mode identity
     "Dropout": _dropout_eval, "SpatialDropout": _dropout_eval,
 }
+
+
+def _layer_norm(layer):
+    import torch.nn.functional as F
+
+    gamma, beta = _param(layer.params["gamma"]), _param(layer.params["beta"])
+    return ((lambda x: F.layer_norm(x, (layer.dim,), gamma, beta, layer.eps)),
+            lambda: {"gamma": _grad_of(gamma), "beta": _grad_of(beta)})
+
+
+def _positional_embedding(layer):
+    (name, table), = layer.params.items()
+    P = _param(table)
+    return (lambda x: x + P[: x.shape[1]]), (lambda: {name: _grad_of(P)})
+
+
+def _sinusoidal(layer):
+    import torch
+
+    def forward(x):
+        t, d = x.shape[1], x.shape[2]
+        pos = torch.arange(t, dtype=torch.float64)[:, None]
+        i = torch.arange(0, d, 2, dtype=torch.float64)
+        angle = pos / layer.base ** (i / d)
+        pe = torch.zeros(t, d, dtype=torch.float64)
+        pe[:, 0::2] = torch.sin(angle)
+        pe[:, 1::2] = torch.cos(angle[:, : d // 2])
+        return x + pe
+    return forward, dict
+
+
+TORCH_TWINS.update({"LayerNorm": _layer_norm, "PositionalEmbedding": _positional_embedding,
+                    "SinusoidalPositionalEncoding": _sinusoidal})
+NO_TWIN.update({
+    "MultiHeadAttention": "compared with torch.nn.MultiheadAttention(batch_first=True), both masks and "
+                          "cross-attention, in tests/reference/test_torch_attention.py (its packed "
+                          "in_proj weights and masks need that file's own setup)",
+    "TransformerBlock": "compared with torch.nn.TransformerEncoderLayer(norm_first=True, activation='gelu') "
+                        "in tests/reference/test_torch_attention.py",
+})

@@ -8,15 +8,21 @@ Quick start::
                   metrics=["accuracy"])
     model.fit(X_train, y_train, epochs=10, batch_size=128, validation_split=0.1)
 """
-from . import (callbacks, errors, functional, initializers, layers, losses, metrics, onnx,
-               optimizers, schedules)
+from . import callbacks, errors, functional, initializers, layers, losses, metrics, onnx, optimizers, schedules
 from ._version import __version__
 from .article import NeuralNetwork
-from .errors import (ConfigError, DataError, ModelFileError, NotBuiltError, ScratchnnError,
-                     ShapeError, TrainingDivergedError)
+from .errors import (
+               ConfigError,
+               DataError,
+               ModelFileError,
+               NotBuiltError,
+               ScratchnnError,
+               ShapeError,
+               TrainingDivergedError,
+)
 from .gradcheck import GradcheckReport, gradcheck
-from .io import load_model, save_model
 from .graph import Input
+from .io import load_model, save_model
 from .model import Model, Sequential
 
 __all__ = [

@@ -38,7 +38,7 @@ DEFAULT_DTYPE = np.dtype(np.float32)
 _ALLOWED = {np.dtype(np.float32), np.dtype(np.float64)}
 
 
-def as_dtype(dtype: object) -> np.dtype:
+def as_dtype(dtype: Any) -> np.dtype:
     """Return ``dtype`` as a NumPy float dtype (float32 or float64).
 
     Raises:
@@ -79,7 +79,7 @@ class Device:
         """Uniform [0, 1) numbers of ``shape`` on this device, reproducible from ``rng``."""
         if self.random is not None:
             return self.random(rng, tuple(shape), dtype)
-        return self.put(rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
+        return self.put(rng.random(shape, dtype=dtype))  # the CPU's numbers, copied over
 
     @property
     def is_cpu(self) -> bool:
@@ -88,9 +88,15 @@ class Device:
     def __repr__(self) -> str:
         return f"Device({self.name!r})"
 
+    def __deepcopy__(self, memo) -> Device:
+        return self  # a device is a place, not data: copies of a model share it
+
+    def __copy__(self) -> Device:
+        return self
+
 
 CPU = Device("cpu", np, lambda a: a, np.asarray, np.ndarray,
-             lambda rng, shape, dtype: rng.random(shape, dtype=np.float64).astype(dtype, copy=False))
+             lambda rng, shape, dtype: rng.random(shape, dtype=dtype))
 
 _FACTORIES: dict[str, Callable[[], Device]] = {}
 _DEVICES: dict[str, Device] = {"cpu": CPU}
@@ -156,6 +162,22 @@ def device_of(array: Any) -> Device:
         if device is not CPU and isinstance(array, device.array_type):
             return device
     return CPU
+
+
+def contiguous(a: Any, dtype=None) -> Any:
+    """``a`` in C order (and ``dtype``), copied only if it is not already: NumPy's
+    ``ascontiguousarray`` for an array on any device."""
+    return a.astype(a.dtype if dtype is None else dtype, order="C", copy=False)
+
+
+def as_strided(x: Any, shape, strides, writeable: bool = True) -> Any:
+    """A strided view of ``x`` on its own device (NumPy's ``as_strided``, or CuPy's for a GPU array).
+
+    Used for the im2col window view; the view is read-only where the array module supports it."""
+    device = device_of(x)
+    if device.name == "gpu":
+        return device.xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+    return np.lib.stride_tricks.as_strided(x, shape=shape, strides=strides, writeable=writeable, subok=True)
 
 
 def zeros(shape, dtype, like) -> Any:

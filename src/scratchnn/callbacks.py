@@ -19,7 +19,6 @@ import math
 import os
 from collections.abc import Callable
 
-
 from . import checks
 from .errors import ConfigError
 

@@ -33,12 +33,12 @@ def fail(owner: str, name: str, what: str, value: Any) -> ConfigError:
 
 def is_integer(value: Any) -> bool:
     """A whole number (Python or NumPy integer), not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral)
 
 
 def is_number(value: Any) -> bool:
     """A finite real number (Python or NumPy, int or float), not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(float(value))
 
 
 def _range_text(low: float, high: float, low_open: bool, high_open: bool) -> str:

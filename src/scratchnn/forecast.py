@@ -1,21 +1,21 @@
-"""Forecasting a time series: the names of earlier versions, now in :mod:`scratchnn.forecasting`.
+"""Forecasting a time series: the names of earlier versions, now in :mod:`scratchnn.applications.forecasting`.
 
 ``from scratchnn.forecast import fit_forecaster, ForecastResult, build_forecaster, CELLS,
-predict_windows`` keeps working; new code imports from :mod:`scratchnn.forecasting`.
+predict_windows`` keeps working; new code imports from :mod:`scratchnn.applications.forecasting`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .datasets.timeseries import Scaler
-from .forecasting import *
-from .forecasting import (  # noqa: F401
+from .applications.forecasting import *  # noqa: F403
+from .applications.forecasting import (  # noqa: F401
     CELLS,
     ForecastResult,
     build_forecaster,
     fit_forecaster,
     fit_many,
 )
+from .datasets.timeseries import Scaler
 from .model import Sequential
 
 

@@ -94,23 +94,29 @@ def _numeric(f, z: np.ndarray, idx, eps: float) -> np.ndarray:
 
 def _to_float64(obj):
     """A float64 deep copy of a layer or model, with the same weights and buffers."""
+    from .backend import CPU, device_of
     from .model import Model
+
+    def host64(a):
+        return np.asarray(device_of(a).get(a)).astype(np.float64)
 
     twin = copy.deepcopy(obj)
     layers = twin.layers if isinstance(twin, Model) else [twin]
     for layer in layers:
         for _, sub in layer.walk():
             sub.dtype = np.dtype(np.float64)
-            sub.params = {k: v.astype(np.float64) for k, v in sub.params.items()}
+            sub.params = {k: host64(v) for k, v in sub.params.items()}
             sub.grads = {k: np.zeros_like(v) for k, v in sub.params.items()}
-            sub.buffers = {k: v.astype(np.float64) for k, v in sub.buffers.items()}
+            sub.buffers = {k: host64(v) for k, v in sub.buffers.items()}
             sub._last_checked_shape = None
+            sub.cache = None
             for attr, value in vars(sub).items():  # derived constants (e.g. gate scales)
-                if isinstance(value, np.ndarray) and value.dtype == np.float32:
-                    setattr(sub, attr, value.astype(np.float64))
+                if hasattr(value, "dtype") and hasattr(value, "shape") and value.dtype == np.float32:
+                    setattr(sub, attr, host64(value))
             sub.input_grad_required = True
-    if isinstance(twin, Model):
+    if isinstance(twin, Model):  # checked on the CPU in float64, whatever the model's device
         twin.dtype = np.dtype(np.float64)
+        twin.device = CPU
         twin._flatten()
     return twin
 
@@ -130,7 +136,8 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
         target: a :class:`~scratchnn.layers.Layer` (composites included), a
             :class:`~scratchnn.Model` or :class:`~scratchnn.Sequential`, or a
             :class:`~scratchnn.losses.Loss` (then ``x`` is ``y_pred`` and ``y`` the targets).
-        x: an input batch (a list of batches for a multi-input layer or model). Float (or bool) inputs are converted to float64; integer
+        x: an input batch (a list of batches for a multi-input layer or model). Float (or bool)
+            inputs are converted to float64; integer
             inputs (token ids for an embedding) are kept as int64 and get no input row.
         y: targets, for a loss.
         eps, atol, rtol: step of the central difference and the pass tolerances.

@@ -65,16 +65,27 @@ import math
 import os
 import re
 import zipfile
+from typing import Any
 
 import numpy as np
 
 from ._version import __version__
 from .atomic import _tmp_prefix, atomic_write  # noqa: F401  (re-exported: scratchnn.io.atomic_write)
+from .backend import get_device
+from .callbacks import History
 from .errors import ModelFileError, ScratchnnError
+from .graph import Input
+from .model import Model, Sequential
 from .registry import LAYERS, LOSSES, OPTIMIZERS
+from .savefile import (  # noqa: F401  (re-exported: the writing half of the format)
+    FORMAT,
+    FORMAT_VERSION,
+    graph_to_config,
+    model_to_arrays,
+    model_to_config,
+    save_model,
+)
 
-FORMAT = "scratchnn-model"
-FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 #: Upper bounds that keep a hostile file from making us allocate without limit.
 MAX_CONFIG_BYTES = 16 * 2**20
@@ -88,73 +99,6 @@ MAX_NDIM = 32
 _NAME = r"[A-Za-z_][A-Za-z0-9_]{0,63}"
 _PATH = rf"{_NAME}(?:/{_NAME}){{0,7}}"
 _MEMBER = re.compile(rf"__config__|(params|buffers)/\d{{1,5}}/{_PATH}|optimizer/\d{{1,5}}/{_PATH}/{_NAME}")
-
-
-# ---------------------------------------------------------------- writing
-def model_to_config(model) -> dict:
-    """The JSON part of a model file."""
-    layers = [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
-    compile_cfg = None
-    if model.loss is not None and model.optimizer is not None:
-        compile_cfg = {
-            "loss": {"class_name": type(model.loss).__name__, "config": model.loss.get_config()},
-            "optimizer": {"class_name": type(model.optimizer).__name__, "config": model.optimizer.get_config(),
-                          "iterations": model.optimizer.iterations},
-            "metrics": list(model.metric_names),
-        }
-    from .model import Sequential
-
-    mcfg = {"class_name": "Sequential", "seed": model.seed, "dtype": model.dtype.name, "name": model.name}
-    if isinstance(model, Sequential):
-        mcfg["input_shape"] = list(model.input_shape) if model.built else None
-    else:
-        mcfg["class_name"] = "Model"
-        mcfg.update(graph_to_config(model))
-    mcfg["layers"] = layers
-    return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "scratchnn_version": __version__,
-        "model": mcfg,
-        "compile": compile_cfg,
-        "training": {"epochs_trained": model.epochs_trained, "rng_state": model.rng.bit_generator.state,
-                     "history": model.history.to_dict()},
-        "metadata": model.metadata,
-    }
-
-
-def graph_to_config(model) -> dict:
-    """A graph model's inputs, layer calls and outputs, as references (see the module docstring)."""
-    index = {id(layer): i for i, layer in enumerate(model.layers)}
-    refs = {id(t): ["input", k] for k, t in enumerate(model.inputs)}
-    nodes = []
-    for j, node in enumerate(model.nodes):
-        nodes.append({"layer": index[id(node.layer)], "inputs": [refs[id(t)] for t in node.inputs]})
-        refs[id(node.output)] = ["node", j]
-    return {"inputs": [{"shape": list(t.shape), "name": t.name} for t in model.inputs],
-            "nodes": nodes, "outputs": [refs[id(t)] for t in model.outputs]}
-
-
-def model_to_arrays(model) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray] = {}
-    for i, layer in enumerate(model.layers):
-        for name, p in layer.all_params().items():
-            arrays[f"params/{i}/{name}"] = p
-        for name, b in layer.all_buffers().items():
-            arrays[f"buffers/{i}/{name}"] = b
-    if model.optimizer is not None:
-        for key, state in model.optimizer.state.items():
-            for slot, value in state.items():
-                arrays[f"optimizer/{key}/{slot}"] = value
-    return arrays
-
-
-def save_model(model, path: str | os.PathLike) -> None:
-    """Write ``model`` to ``path`` (an ``.npz`` file) atomically. See the module docstring."""
-    if not model.built:
-        raise ScratchnnError("save: the model has no weights yet; build or fit it first.")
-    config = json.dumps(model_to_config(model), allow_nan=False).encode("utf-8")
-    arrays = model_to_arrays(model)
-    arrays["__config__"] = np.frombuffer(config, dtype=np.uint8)
-    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 # ---------------------------------------------------------------- reading
@@ -330,9 +274,6 @@ def _check_declared_shapes(layer, i: int, shape, archive: _Archive, path, key_of
 
 def _build_model(mcfg, layers, archive: _Archive, path, version: int):
     """Check the architecture against the file's arrays (no allocation), then build the model."""
-    from .graph import Input
-    from .model import Model, Sequential
-
     seed, dtype, name = mcfg["seed"], mcfg["dtype"], mcfg.get("name")
     key_of = _v1_key if version == 1 else None
     for i, layer in enumerate(layers):
@@ -343,7 +284,7 @@ def _build_model(mcfg, layers, archive: _Archive, path, version: int):
             _expect(isinstance(input_shape, list) and 0 < len(input_shape) <= MAX_NDIM
                     and all(_is_int(d, 1, 2**31) for d in input_shape), path,
                     f"bad input_shape {str(input_shape)[:80]}")
-            shape = tuple(input_shape)
+            shape: Any = tuple(input_shape)
             for i, layer in enumerate(layers):
                 _expect(layer.num_inputs == 1, path, f"{layer.describe()} merges tensors; not in a Sequential")
                 _check_declared_shapes(layer, i, shape, archive, path, key_of)
@@ -353,7 +294,7 @@ def _build_model(mcfg, layers, archive: _Archive, path, version: int):
             return model
         shapes, nodes, outputs = _graph_from_config(mcfg, len(layers), path)
         tensors = [Input(s) for s in shapes]
-        node_out = []
+        node_out: list = []
         checked = set()
 
         def get(ref):
@@ -387,8 +328,11 @@ def _is_int(v, low: int = 0, high: int = 2**63) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and low <= v < high
 
 
-def load_model(path: str | os.PathLike, compile: bool = True):
+def load_model(path: str | os.PathLike, compile: bool = True, device: str = "cpu"):
     """Load a model saved by :func:`save_model` / ``model.save``; safe on untrusted files.
+
+    ``device`` (``"cpu"``, ``"gpu"``) is where the loaded model lives; files do not record a
+    device, so a model saved from a GPU loads on the CPU and the other way round.
 
     The returned model predicts exactly what the saved one did, and (with
     ``compile=True``) continues training with the saved optimizer state, epoch
@@ -401,8 +345,9 @@ def load_model(path: str | os.PathLike, compile: bool = True):
             docstring for what is checked.
         FileNotFoundError: where ``path`` does not exist.
     """
+    target = get_device(device)  # a missing GPU is reported before the file is read
     try:
-        return _load(path, compile)
+        return _load(path, compile).to(target)
     except ModelFileError:
         raise
     except RecursionError as exc:
@@ -410,7 +355,6 @@ def load_model(path: str | os.PathLike, compile: bool = True):
 
 
 def _load(path, compile: bool):
-    from .callbacks import History
 
     archive = _Archive(path)
     _expect("__config__" in archive.members, path, "no __config__ entry (was it saved by scratchnn?)")

@@ -23,8 +23,8 @@ import numpy as np
 from . import checks
 from . import functional as F
 from .errors import ConfigError, DataError, ShapeError
-from .validation import label_hint, shape_text
 from .registry import register_loss
+from .validation import label_hint, shape_text
 
 
 class Loss:
@@ -109,7 +109,7 @@ class _BinaryTargets(_SameShapeTargets):
 
 def _check_same_shape(name: str, y_pred, y_true) -> np.ndarray:
     """Check the shapes match; return ``y_true`` in ``y_pred``'s dtype (no silent float64 gradients)."""
-    y_true = np.asarray(y_true)
+    y_true = y_true if hasattr(y_true, "dtype") else np.asarray(y_true)
     if y_pred.shape != y_true.shape:
         hint = ""
         if y_true.shape + (1,) == y_pred.shape:
@@ -325,7 +325,7 @@ class SoftmaxCrossEntropy(Loss):
                             f"got values from {labels.min()} to {labels.max()}.")
         flat = logp.reshape(-1, C)
         self.cache = (logp, None, labels)
-        return float(-np.mean(flat[np.arange(flat.shape[0]), labels]))
+        return float(-np.mean(flat[np.arange(flat.shape[0], like=flat), labels]))
 
     def backward(self):
         logp, onehot, labels = self.cache
@@ -337,7 +337,7 @@ class SoftmaxCrossEntropy(Loss):
         else:
             flat = grad.reshape(-1, C)
             rows = flat.shape[0]
-            flat[np.arange(rows), labels] -= 1.0
+            flat[np.arange(rows, like=flat), labels] -= 1.0
         grad *= grad.dtype.type(1.0 / rows)
         return grad
 
@@ -356,5 +356,5 @@ def get(loss) -> Loss:
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str) and loss in LOSS_ALIASES:
-        return LOSS_ALIASES[loss]()
+        return LOSS_ALIASES[loss]()  # type: ignore[return-value]
     raise ConfigError(f"unknown loss. Expected a Loss or one of {sorted(LOSS_ALIASES)}. Received: {loss!r}")

@@ -18,9 +18,14 @@ import numpy as np
 from .errors import ConfigError, DataError, ShapeError
 
 
+def _array(a) -> np.ndarray:
+    """``a`` as an array, left on its device (a GPU model's outputs stay on the GPU)."""
+    return a if hasattr(a, "dtype") and hasattr(a, "shape") else np.asarray(a)
+
+
 def _labels(y_true: np.ndarray, y_pred_shape: tuple) -> np.ndarray:
     """Class labels from integer labels (N, *), one-hot rows (N, *, C) (float or int) or 0/1 columns (N, *, 1)."""
-    y_true = np.asarray(y_true)
+    y_true = _array(y_true)
     n_classes = y_pred_shape[-1]
     if n_classes > 1 and y_true.shape == tuple(y_pred_shape):
         return np.argmax(y_true, axis=-1)
@@ -61,12 +66,12 @@ def top_k_accuracy(y_true: np.ndarray, y_pred: np.ndarray, k: int = 5) -> float:
     scores = y_pred.reshape(-1, y_pred.shape[-1])
     k = min(k, scores.shape[-1])
     kth = np.partition(scores, scores.shape[-1] - k, axis=-1)[:, scores.shape[-1] - k]
-    return float(np.mean(scores[np.arange(len(labels)), labels] >= kth))
+    return float(np.mean(scores[np.arange(len(labels), like=scores), labels] >= kth))
 
 
 def _same_shape(name: str, y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     """Both as float64 arrays of y_pred's shape; (N,) vs (N, 1) is reshaped, never broadcast to (N, N)."""
-    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    y_true, y_pred = _array(y_true).astype(np.float64), _array(y_pred).astype(np.float64)
     if y_true.shape != y_pred.shape:
         if y_true.size != y_pred.size:
             raise ShapeError(f"{name}: y_true {y_true.shape} and y_pred {y_pred.shape} hold different "
@@ -163,7 +168,8 @@ def get(name: str, threshold: float | None = None) -> Callable[[np.ndarray, np.n
     """
     if isinstance(name, str) and name in METRICS:
         if threshold is not None and name in THRESHOLD_METRICS:
-            return functools.partial(METRICS[name], threshold=float(threshold))
+            fn: Callable[..., float] = METRICS[name]
+            return functools.partial(fn, threshold=float(threshold))
         return METRICS[name]
     match = re.fullmatch(r"top([1-9][0-9]*)_accuracy", name) if isinstance(name, str) else None
     if match:

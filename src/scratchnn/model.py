@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,18 +34,18 @@ from . import checks
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from .backend import as_dtype
+from .backend import CPU, Device, as_dtype, get_device
 from .callbacks import Callback, History, ProgressBar
 from .errors import ConfigError, NotBuiltError, ShapeError, TrainingDivergedError
 from .graph import Input, Node, SymbolicTensor, collect_nodes
 from .layers.base import Layer
+from .savefile import save_model
 from .validation import as_float_array, as_target_array, check_same_length, check_targets
 
 
-
-def _seed_of(owner: str, seed) -> int:
+def _seed_of(owner: str, seed: Any) -> int:
     if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
+        return int(np.random.SeedSequence().entropy) % (2**63)  # type: ignore[arg-type]
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"{owner}: seed must be a non-negative integer or None. Received: seed={seed!r}")
     return int(seed)
@@ -64,6 +65,11 @@ class Model:
             ``None`` draws a fresh seed, which is then recorded in ``model.seed``.
         dtype: ``"float32"`` (default) or ``"float64"``; inputs are converted to it.
         name: an optional name, shown by :meth:`summary`.
+        device: ``"cpu"`` (default) or ``"gpu"`` (CuPy, ``pip install 'scratchnn[gpu]'``): where
+            the weights live and the maths runs. Weights are always drawn on the host from the
+            model's generator, so a seed gives the same initial weights on every device;
+            ``fit``/``predict`` take and return NumPy arrays (one copy per batch each way).
+            :meth:`to` moves a model.
 
     With several inputs, ``fit``/``predict`` take a list of arrays (one per input, in
     the order of ``inputs``); with several outputs, the targets are a list and
@@ -85,15 +91,20 @@ class Model:
         (2, 1)
     """
 
+    #: How a model file names this kind of model (read by :mod:`scratchnn.savefile`).
+    file_kind = "Model"
+
     def __init__(self, inputs=None, outputs=None, *, seed: int | None = None, dtype: object = "float32",
-                 name: str | None = None) -> None:
+                 name: str | None = None, device: str | Device = "cpu") -> None:
+        self.device: Device = get_device(device)
         self.seed = _seed_of(type(self).__name__, seed)
         self.rng = np.random.default_rng(self.seed)
         self.dtype = as_dtype(dtype)
         self.name = name
-        self.loss: losses_mod.Loss | None = None
+        #: The compiled loss (of the first output) and optimizer; ``None`` until :meth:`compile`.
+        self.loss: Any = None
         self.losses: list[losses_mod.Loss] = []
-        self.optimizer: optimizers_mod.Optimizer | None = None
+        self.optimizer: Any = None
         self.metric_names: list[str] = []
         self.history = History()
         self.epochs_trained = 0
@@ -105,10 +116,12 @@ class Model:
         self.outputs: list[SymbolicTensor] = []
         self.nodes: list[Node] = []
         self._built = False
-        self.flat_params: np.ndarray | None = None
-        self.flat_grads: np.ndarray | None = None
+        #: All parameters in one contiguous array, all gradients in another (after :meth:`build`).
+        self.flat_params: Any = None
+        self.flat_grads: Any = None
         #: The data-parallel context during a distributed fit/evaluate (scratchnn.distributed), else None.
-        self._dist = None
+        #: The data-parallel context while ``fit(distributed=...)`` runs (scratchnn.distributed).
+        self._dist: Any = None
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ConfigError("Model needs both inputs and outputs: sn.Model(inputs=x, outputs=y)")
@@ -169,6 +182,9 @@ class Model:
             layer.input_grad_required = need_dx[id(layer)]
         self._flatten()
         self._built = True
+        if not self.device.is_cpu:  # drawn on the host, then copied: the same weights on every device
+            device, self.device = self.device, CPU
+            self.to(device)
 
     def _flatten(self) -> None:
         """Move every parameter into one contiguous array (``flat_params``) and every gradient
@@ -186,8 +202,9 @@ class Model:
                         seen.add(id(p))
                         entries.append((sub.params, sub.grads, k, p, f"{i}/{path}{k}"))
         total = sum(e[3].size for e in entries)
-        flat = np.empty(total, dtype=self.dtype)
-        flat_g = np.zeros(total, dtype=self.dtype)
+        like = entries[0][3] if entries else np.empty(0)
+        flat = np.empty(total, dtype=self.dtype, like=like)      # on the parameters' device
+        flat_g = np.zeros(total, dtype=self.dtype, like=like)
         offset = 0
         #: ``(key, offset, shape)`` of every parameter in the flat buffers (the optimizer's view).
         self.flat_layout: list[tuple[str, int, tuple[int, ...]]] = []
@@ -200,6 +217,37 @@ class Model:
             grads[k] = flat_g[offset:offset + n].reshape(p.shape)
             offset += n
         self.flat_params, self.flat_grads = flat, flat_g
+
+    def to(self, device: str | Device) -> Model:
+        """Move the model -- weights, gradients, buffers, optimizer state -- to ``device``
+        (``"cpu"`` or ``"gpu"``); returns the model. Raises
+        :class:`~scratchnn.backend.DeviceError` where no such device can be used."""
+        device = get_device(device)
+        if device is self.device:
+            return self
+        old = self.device
+
+        def move(a):
+            return device.put(np.asarray(old.get(a)))
+
+        for layer in self.layers:
+            for _, sub in layer.walk():
+                sub.params = {k: move(v) for k, v in sub.params.items()}
+                sub.grads = {k: move(v) for k, v in sub.grads.items()}
+                sub.buffers = {k: move(v) for k, v in sub.buffers.items()}
+                for attr, value in list(vars(sub).items()):  # derived constants (e.g. gate scales)
+                    if attr != "cache" and isinstance(value, old.array_type) and hasattr(value, "shape"):
+                        setattr(sub, attr, move(value))
+                sub.cache = None
+        if self.optimizer is not None:
+            for state in self.optimizer.state.values():
+                for slot, value in state.items():
+                    state[slot] = move(value)
+            self.optimizer._flat_state = self.optimizer._flat_layout = None
+        self.device = device
+        if self._built:
+            self._flatten()
+        return self
 
     @property
     def input_shape(self):
@@ -246,7 +294,7 @@ class Model:
         xs = _as_list(x) if len(self.inputs) > 1 else [x]
         if len(xs) != len(self.inputs):
             raise ShapeError(f"the model takes {len(self.inputs)} inputs; got {len(xs)} arrays")
-        values = {id(t): a for t, a in zip(self.inputs, xs)}
+        values: dict[Any, Any] = {id(t): a for t, a in zip(self.inputs, xs)}
         any_shared = False
         for node, release, shared in zip(self.nodes, self._release, self._node_shared):
             layer = node.layer
@@ -281,7 +329,7 @@ class Model:
         for t, d in zip(self.outputs, dys):
             grads[id(t)] = d if id(t) not in grads else grads[id(t)] + d
         sums: dict[int, dict[str, np.ndarray]] = {}
-        values = getattr(self, "_values", None)
+        values: Any = getattr(self, "_values", None)
         for node, is_shared in zip(reversed(self.nodes), reversed(self._node_shared)):
             d = grads.pop(id(node.output), None)
             if d is None:
@@ -328,7 +376,8 @@ class Model:
         """A copy of every layer's state: its parameters and its buffers (such as
         BatchNorm's running statistics), one dict per layer, as Keras' ``get_weights``
         and PyTorch's ``state_dict`` include non-trained state."""
-        return [{k: v.copy() for k, v in layer.all_arrays().items()} for layer in self.layers]
+        get = self.device.get
+        return [{k: np.array(get(v), copy=True) for k, v in layer.all_arrays().items()} for layer in self.layers]
 
     def set_weights(self, weights: list[dict[str, np.ndarray]]) -> None:
         """Copy ``weights`` (as from :meth:`get_weights`) into the layers, checking names and shapes."""
@@ -342,7 +391,7 @@ class Model:
                 if np.shape(v) != state[k].shape:
                     raise ShapeError(f"set_weights: {layer.describe()} weight {k!r} has shape "
                                      f"{state[k].shape}; got {np.shape(v)}.")
-                state[k][...] = v
+                state[k][...] = self.device.put(np.asarray(v, dtype=state[k].dtype))
 
     # ------------------------------------------------------------- training
     def _require_compiled(self, what: str) -> None:
@@ -468,7 +517,8 @@ class Model:
                 ``model.epochs_trained``, so a resumed model carries on numbering).
             validation_split: fraction in [0, 1) of the samples, taken from the **end**
                 (before shuffling, as Keras), held out for validation.
-            validation_data: ``(x_val, y_val)``; overrides ``validation_split``.
+            validation_data: ``(x_val, y_val)``, or a source of ``(x, y)`` batches (read once
+                per epoch; only the predictions are kept); overrides ``validation_split``.
             shuffle: reshuffle the training samples each epoch (seeded).
             callbacks: e.g. :class:`~scratchnn.callbacks.EarlyStopping`.
             verbose: 0 silent, 1 progress bar per epoch, 2 one line per epoch.
@@ -516,9 +566,13 @@ class Model:
             xs, ys = self._prepare(x, y)
             n = len(xs[0])
             steps = math.ceil(n / batch_size)
-        if validation_data is not None:
+        if validation_data is not None and _is_batch_source(validation_data):
+            if dist is not None:
+                raise ConfigError("fit: distributed validation needs arrays (x_val, y_val), not a batch source")
+            val = validation_data
+        elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ConfigError("fit: validation_data must be a pair (x_val, y_val)")
+                raise ConfigError("fit: validation_data must be a pair (x_val, y_val) or a source of batches")
             val = self._prepare(*validation_data, xname="x_val", yname="y_val")
         elif validation_split > 0:
             n_val = int(round(n * validation_split))
@@ -537,7 +591,7 @@ class Model:
 
         cbs: list[Callback] = [self.history, *(callbacks or [])]
         if verbose:
-            cbs.append(ProgressBar(epochs, steps, verbose, first_epoch=self.epochs_trained))
+            cbs.append(ProgressBar(epochs, steps, verbose, first_epoch=self.epochs_trained))  # type: ignore[arg-type]
         if dist is not None:
             cbs = [cb for cb in cbs if dist.keeps(cb)]
         for cb in cbs:
@@ -559,7 +613,10 @@ class Model:
             totals = dict.fromkeys(["loss", *(name for name, _, _ in metric_fns)], 0.0)
             seen = 0
             step = -1
+            put = self.device.put
             for step, (xb, yb) in enumerate(batches):
+                if not self.device.is_cpu:  # one copy per batch to the device
+                    xb, yb = [put(a) for a in xb], [put(a) for a in yb]
                 try:
                     loss, y_hat = self.train_step(self._unwrap(xb), self._unwrap(yb), check_finite)
                 except TrainingDivergedError as exc:
@@ -579,6 +636,11 @@ class Model:
                     batch_logs[name] = value
                 for cb in cbs:
                     cb.on_batch_end(step, batch_logs)
+                # A callback may stop training after any batch (Ctrl-C, a step budget). With data
+                # parallelism the ranks agree at the end of the epoch instead (one collective there,
+                # none per step), so that every rank stops at the same step.
+                if self.stop_training and dist is None:
+                    break
             if dist is not None:  # sums over ranks: every rank logs the global means
                 *sums, seen = dist.reduce_sums([*totals.values(), seen])
                 totals = dict(zip(totals, sums))
@@ -587,7 +649,8 @@ class Model:
                 raise ConfigError(f"fit: the batch source gave no batches in epoch {epoch + 1}")
             logs = {k: v / seen for k, v in totals.items()}
             if val is not None:
-                logs.update({f"val_{k}": v for k, v in self._evaluate_arrays(*val).items()})
+                scores = self._evaluate_source(val) if _is_batch_source(val) else self._evaluate_arrays(*val)
+                logs.update({f"val_{k}": v for k, v in scores.items()})
             logs["lr"] = self.optimizer.current_lr
             self.epochs_trained += 1
             for cb in cbs:
@@ -600,7 +663,7 @@ class Model:
             cb.on_train_end({})
         return self.history
 
-    def _metric_fns(self) -> list[tuple[str, int, object]]:
+    def _metric_fns(self) -> list[tuple[str, int, Any]]:
         """``(log name, output index, function)`` for every compiled metric and output."""
         n_out = len(self.outputs)
         return [(m if n_out == 1 else f"{m}_{k}", k, self._metric(m, self.losses[k]))
@@ -640,8 +703,11 @@ class Model:
     # ------------------------------------------------------------ inference
     def _predict_arrays(self, xs: list[np.ndarray], batch_size: int):
         n = len(xs[0])
-        outs = [self.forward(self._unwrap([a[i:i + batch_size] for a in xs]), training=False)
-                for i in range(0, n, batch_size)]
+        put, get = self.device.put, self.device.get
+        outs = []
+        for i in range(0, n, batch_size):  # one copy in and one out per batch
+            y = self.forward(self._unwrap([put(a[i:i + batch_size]) for a in xs]), training=False)
+            outs.append(get(y) if len(self.outputs) == 1 else [get(o) for o in y])
         if len(self.outputs) == 1:
             return outs[0] if len(outs) == 1 else np.concatenate(outs)
         return [np.concatenate([o[k] for o in outs]) for k in range(len(self.outputs))]
@@ -671,6 +737,24 @@ class Model:
         if len(self.outputs) == 1:
             return self.loss.probabilities(y_hat)
         return [loss.probabilities(o) for loss, o in zip(self.losses, y_hat)]
+
+    def _evaluate_source(self, source) -> dict[str, float]:
+        """Loss and metrics over every batch of a source (as :meth:`_evaluate_arrays` on their union)."""
+        preds: list = []
+        targets: list = []
+        for xb, yb in source:
+            xs, ys = self._prepare(xb, yb, xname="x_val", yname="y_val")
+            y_hat = self._predict_arrays(xs, len(xs[0]))
+            preds.append([y_hat] if len(self.outputs) == 1 else y_hat)
+            targets.append(ys)
+        if not preds:
+            raise ConfigError("fit: the validation source gave no batches")
+        outs = [np.concatenate([p[k] for p in preds]) for k in range(len(self.outputs))]
+        ys = [np.concatenate([t[k] for t in targets]) for k in range(len(self.outputs))]
+        result = {"loss": float(sum(loss.forward(o, t) for loss, o, t in zip(self.losses, outs, ys)))}
+        for name, k, fn in self._metric_fns():
+            result[name] = float(fn(ys[k], outs[k]))
+        return result
 
     def _evaluate_arrays(self, xs, ys, batch_size: int = 1024) -> dict[str, float]:
         if self._dist is not None:  # each rank predicts its part; all compute the same figures
@@ -749,8 +833,8 @@ class Model:
 
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:
-        """Save architecture, weights, optimizer and generator state to one ``.npz`` file, atomically."""
-        from .io import save_model
+        """Save architecture, weights, optimizer and generator state to one ``.npz`` file, atomically
+        (:func:`scratchnn.savefile.save_model`; :func:`scratchnn.load_model` reads it back)."""
         save_model(self, path)
 
     def export_onnx(self, path, **kwargs):
@@ -768,6 +852,7 @@ class Sequential(Model):
             ``None`` draws a fresh seed, which is then recorded in ``model.seed``.
         dtype: ``"float32"`` (default) or ``"float64"``; inputs are converted to it.
         name: an optional name, shown by :meth:`summary`.
+        device: ``"cpu"`` (default) or ``"gpu"``; see :class:`Model`.
 
     The input shape comes from the first batch (or :meth:`build`); until then the
     model has no weights.
@@ -782,10 +867,12 @@ class Sequential(Model):
         True
     """
 
+    file_kind = "Sequential"
+
     def __init__(self, layers: Sequence[Layer] | None = None, *, seed: int | None = None,
-                 dtype: object = "float32", name: str | None = None) -> None:
-        super().__init__(seed=seed, dtype=dtype, name=name)
-        self.outputs = [None]  # one output; the graph is made when the input shape is known
+                 dtype: object = "float32", name: str | None = None, device: str | Device = "cpu") -> None:
+        super().__init__(seed=seed, dtype=dtype, name=name, device=device)
+        self.outputs = [None]  # type: ignore[list-item]  # one output; the graph is made when the input shape is known
         for layer in layers or []:
             self.add(layer)
 
@@ -821,7 +908,7 @@ class Sequential(Model):
 
     def _infer_input_shape(self) -> tuple[int, ...] | None:
         first = self.layers[0] if self.layers else None
-        return (first.in_features,) if hasattr(first, "in_features") else None
+        return (first.in_features,) if first is not None and hasattr(first, "in_features") else None
 
     @property
     def input_shape(self):

@@ -58,6 +58,7 @@ class Optimizer:
     def __init__(self, lr: float | Schedule = 0.01, *, weight_decay: float = 0.0,
                  l1: float = 0.0, clip_norm: float | None = None) -> None:
         name = type(self).__name__
+        self.lr: float | Schedule
         if isinstance(lr, Schedule):
             self.lr = lr
         else:
@@ -235,7 +236,7 @@ class SGD(Optimizer):
         if self.momentum:
             b = state.get("momentum_buffer")
             if b is None:
-                b = state["momentum_buffer"] = np.array(g, copy=True)
+                b = state["momentum_buffer"] = g.copy()
             else:
                 b *= p.dtype.type(self.momentum)
                 b += g

@@ -7,7 +7,8 @@ registered layer gets a gradient check and a reference test.
 """
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T", bound=type)
 

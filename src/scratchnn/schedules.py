@@ -26,7 +26,7 @@ def _positive(cls: str, name: str, value, allow_zero: bool = False) -> float:
 
 def _steps(cls: str, name: str, value) -> int:
     """A positive whole number of steps (2 or 2.0, not 0.5: floor(step / 0) would divide by zero)."""
-    ok = (isinstance(value, numbers.Integral) and not isinstance(value, bool)) or (
+    ok = (not isinstance(value, bool) and isinstance(value, numbers.Integral)) or (
         isinstance(value, float) and value.is_integer())
     if not ok or value < 1:
         raise ConfigError(f"{cls}: {name} must be a positive integer. Received: {name}={value!r}")

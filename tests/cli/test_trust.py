@@ -305,7 +305,7 @@ def test_textgen_ctrl_c_saves_and_resume_finishes(tmp_path):
 
 
 def test_textgen_sample_streams(tmp_path):
-    from scratchnn.textgen import sample, sample_stream, train_char_lm
+    from scratchnn.applications.textgen import sample, sample_stream, train_char_lm
     m, _ = train_char_lm("abcabc" * 40, steps=3, seq_len=8, batch_size=2, hidden_size=4, embedding_dim=2, verbose=0)
     stream = sample_stream(m, 20, prompt="ab", seed=1)
     first = next(stream)
@@ -333,7 +333,7 @@ def test_train_ctrl_c_publishes_the_checkpoint_to_resume(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGPIPE")
 def test_textgen_sample_streams_and_a_closed_pipe_ends_it(tmp_path):
-    from scratchnn.textgen import train_char_lm
+    from scratchnn.applications.textgen import train_char_lm
     m, _ = train_char_lm("abcd efgh\n" * 60, steps=2, seq_len=8, batch_size=2, hidden_size=4, embedding_dim=2,
                          verbose=0)
     m.save(tmp_path / "lm.npz")

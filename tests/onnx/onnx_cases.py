@@ -152,12 +152,22 @@ def text_rnn():
                           LAYERS["LSTM"](10, 4), L.Dense(4, 3), L.Softmax()], seed=4), (9,)
 
 
+def char_transformer():
+    return sn.Sequential([LAYERS["Embedding"](20, 8), LAYERS["PositionalEmbedding"](9, 8),
+                          LAYERS["TransformerBlock"](8, 2, ff_dim=16, causal=True),
+                          LAYERS["TransformerBlock"](8, 4, causal=True, gelu="none"),
+                          LAYERS["SinusoidalPositionalEncoding"](8),
+                          LAYERS["LayerNorm"](8), L.Dense(8, 20)], seed=5), (9,)
+
+
 #: name -> (factory returning (unbuilt model, input shape), layer classes it needs, input kwargs).
 MODEL_CASES = {
     "MLP": (mlp, (), {}),
     "CNN": (cnn, ("Conv2D", "BatchNorm", "MaxPool2D", "AvgPool2D", "Flatten"), {}),
     "LSTM": (lstm, ("LSTM",), {}),
     "TextRNN": (text_rnn, ("Embedding", "Bidirectional", "GRU", "LSTM"), {"input": "labels:20"}),
+    "CharTransformer": (char_transformer, ("Embedding", "PositionalEmbedding", "TransformerBlock", "LayerNorm"),
+                        {"input": "labels:20"}),
 }
 
 

@@ -103,7 +103,7 @@ def test_max_abs_diff_reports_a_mismatch():
 
 def _zoo_names():
     try:
-        from scratchnn.zoo import MODELS
+        from scratchnn.applications.zoo import MODELS
     except ImportError:
         return []
     return sorted(MODELS)
@@ -112,7 +112,7 @@ def _zoo_names():
 @pytest.mark.parametrize("name", _zoo_names())
 def test_every_zoo_model_exports(name, tmp_path):
     """The architectures ``scratchnn train --model NAME`` builds all export and match."""
-    from scratchnn.zoo import build_model, model_input_shape
+    from scratchnn.applications.zoo import build_model, model_input_shape
 
     try:
         model = build_model(name, n_classes=10, seed=0)

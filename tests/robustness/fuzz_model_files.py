@@ -263,7 +263,8 @@ def mutate(data: bytes, rng: np.random.Generator, marker: str) -> tuple[str, byt
     raise AssertionError(kind)
 
 
-KINDS = ["graph_ref", "graph_fan_in", "flip", "truncate", "config_value", "config_class", "config_huge_layer", "config_raw", "array_shape",
+KINDS = ["graph_ref", "graph_fan_in", "flip", "truncate", "config_value", "config_class", "config_huge_layer",
+         "config_raw", "array_shape",
          "array_dtype", "pickle", "huge_header", "zip_bomb", "duplicate", "drop_or_extra", "deep_json"]
 
 

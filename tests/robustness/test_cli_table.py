@@ -71,7 +71,7 @@ def _stroke(size: int = 100) -> np.ndarray:
 def ws(tmp_path_factory) -> Path:
     """The workspace every case runs in (its current folder)."""
     pytest.importorskip("PIL")
-    from scratchnn.textgen import train_char_lm
+    from scratchnn.applications.textgen import train_char_lm
 
     w = tmp_path_factory.mktemp("ws")
     clf = sn.Sequential([L.Dense(784, 10)], seed=0)

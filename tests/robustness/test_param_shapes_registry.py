@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import scratchnn as sn
-
 from scratchnn.registry import LAYERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

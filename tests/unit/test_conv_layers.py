@@ -291,7 +291,7 @@ def test_first_conv_layer_skips_the_input_gradient(rng):
 
 
 def test_zoo_cnn_builds_for_any_image_size():
-    from scratchnn.zoo import build_model, default_training
+    from scratchnn.applications.zoo import build_model, default_training
 
     model = build_model("cnn", (1, 12, 16), n_classes=3, seed=0)
     assert [type(layer).__name__ for layer in model.layers][:3] == ["Conv2D", "ReLU", "MaxPool2D"]

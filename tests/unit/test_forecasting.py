@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import scratchnn as sn
-from scratchnn.datasets import timeseries as ts
-from scratchnn.forecasting import (
+from scratchnn.applications.forecasting import (
     Ensemble,
     SeriesTransform,
     classical,
@@ -20,6 +19,7 @@ from scratchnn.forecasting import (
     forecast_paths,
     load_forecaster,
 )
+from scratchnn.datasets import timeseries as ts
 
 FAST = {"members": 2, "epochs": 30, "patience": 5, "hidden_size": 16}
 
@@ -144,7 +144,7 @@ def test_ensemble_is_the_median_of_its_members_and_survives_save_and_load(tmp_pa
 
 
 def test_nbeats_residual_stack_gradients_match_finite_differences():
-    from scratchnn.forecasting.nbeats import NBeats
+    from scratchnn.applications.forecasting.nbeats import NBeats
 
     rng = np.random.default_rng(0)
     net = NBeats(6, 2, 3, blocks=3, hidden_size=5, num_layers=2, seed=1, dtype="float64")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import scratchnn as sn
-from scratchnn import textgen
+from scratchnn.applications import textgen
 from scratchnn.datasets.text import CharVocab, random_batches, sequences, split_ids
 
 

@@ -38,6 +38,7 @@ COMMANDS = [
     "forecast",
     "textgen",
     "export",
+    "serve",
 ]
 
 EXAMPLES = """\
@@ -51,6 +52,7 @@ examples:
   scratchnn summary runs/mlp
   scratchnn forecast                                # bundled monthly sunspots, LSTM
   scratchnn export runs/mlp/model.npz digits.onnx   # run it in any ONNX runtime
+  scratchnn serve                                   # web playground on http://127.0.0.1:8765/
 
 Run 'scratchnn COMMAND --help' for each command's options and examples.
 """

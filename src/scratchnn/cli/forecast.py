@@ -136,8 +136,8 @@ def _safe(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..applications.forecasting.workflow import default_window
     from ..datasets.timeseries import check_forecastable
-    from ..forecasting.workflow import default_window
 
     if args.val_fraction + args.test_fraction >= 0.9:
         raise UsageError(f"--val-fraction + --test-fraction must leave at least 10% for training. "
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args, loaded, run_dir) -> int:
-    from ..forecasting import fit_many, forecast_future, save_forecaster
+    from ..applications.forecasting import fit_many, forecast_future, save_forecaster
 
     out = run_dir.path if run_dir is not None else None
     log = {"auto": "auto", "yes": True, "no": False}[args.log]

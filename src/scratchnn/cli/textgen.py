@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from . import _distributed
 from ._common import (
     add_force,
     add_parser,
@@ -30,7 +31,6 @@ from .options import (
     number,
     positive_float,
 )
-from . import _distributed
 from .run_folder import RunFolder, UsageError
 
 #: Upper bound of ``textgen sample --length`` (and ``--sample-length``): about 30 pages.
@@ -41,6 +41,7 @@ MAX_TEXT_BYTES = 64 * 2**20
 EXAMPLES = """\
   scratchnn textgen train notes.txt --out runs/notes        # any UTF-8 text file
   scratchnn textgen train notes.txt --steps 500 --hidden 128 --cell gru --clip-norm 5
+  scratchnn textgen train notes.txt --model transformer --d-model 128 --heads 4 --blocks 2 --lr 1e-3
   scratchnn textgen train --resume runs/notes              # after Ctrl-C: continue
   scratchnn textgen sample runs/notes --length 500 --temperature 0.8 --prompt "The "
   mpiexec -n 4 scratchnn textgen train notes.txt --batch-size 256 --distributed   # 4 MPI ranks
@@ -57,7 +58,7 @@ def _sub(sub, name: str, help: str, description: str):
 
 def register(subparsers) -> argparse.ArgumentParser:
     p = add_parser(subparsers, "textgen", "train a character-level language model, or sample from one",
-                   "Character-level language models (Embedding -> LSTM/GRU -> Dense).", EXAMPLES)
+                   "Character-level language models (Embedding -> LSTM/GRU -> Dense, or a Transformer).", EXAMPLES)
     sub = p.add_subparsers(dest="textgen_command", metavar="ACTION", parser_class=type(p))
     sub.required = True
 
@@ -75,6 +76,15 @@ def register(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--hidden", type=integer(1, 8192), default=256, help="hidden size")
     t.add_argument("--layers", type=integer(1, 16), default=1, help="stacked recurrent layers")
     t.add_argument("--cell", choices=["lstm", "gru", "rnn"], default="lstm", help="recurrent cell")
+    t.add_argument("--model", choices=["recurrent", "transformer"], default="recurrent",
+                   help="recurrent (--cell, --hidden, --layers) or transformer (the options below) "
+                   "(default: recurrent)")
+    t.add_argument("--d-model", type=integer(1, 4096), default=128, help="transformer: vector size")
+    t.add_argument("--heads", type=integer(1, 256), default=4, help="transformer: attention heads")
+    t.add_argument("--blocks", type=integer(1, 64), default=2, help="transformer: TransformerBlocks")
+    t.add_argument("--ff-dim", type=integer(1, 65536), default=None,
+                   help="transformer: MLP size (default: 4 x d-model)")
+    t.add_argument("--dropout", type=number(0, 1, hi_open=True), default=0.0, help="transformer: dropout rate")
     t.add_argument("--lr", type=positive_float, default=2e-3, help="learning rate of Adam")
     t.add_argument("--clip-norm", type=nonneg_float, default=5.0, help="gradient clipping norm (0: off)")
     t.add_argument("--eval-every", type=integer(1, 10_000_000), default=100,
@@ -93,6 +103,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="0: always the likeliest character; higher: wilder")
     s.add_argument("--prompt", default="", help="text to start from (default: a new line)")
     s.add_argument("--seed", type=nonneg_int, default=None, help="seed of the sampling (default: random)")
+    s.add_argument("--no-kv-cache", action="store_true",
+                   help="transformer: recompute the whole window for every character (slower; same text)")
     s.set_defaults(func=run_sample)
     return p
 
@@ -127,7 +139,7 @@ def _main_thread() -> bool:
 
 
 def _save(run_path: Path, model, log: dict) -> None:
-    from ..io import atomic_write
+    from ..atomic import atomic_write
 
     model.save(run_path / "model.npz")
     data = json.dumps(log, indent=1).encode() + b"\n"
@@ -191,17 +203,24 @@ def _resumed(args):
 
 def _train(args, run_dir: RunFolder | None, text: str, text_path: str, steps: int, model, settings,
            dp=None) -> int:
-    from ..textgen import sample, train_char_lm
+    from ..applications.textgen import sample, train_char_lm
 
     s = settings or {}
     seq_len, batch_size = s.get("seq_len", args.seq_len), s.get("batch_size", args.batch_size)
     eval_every, seed = s.get("eval_every", args.eval_every), s.get("seed", args.seed)
+    if model is None and args.model == "transformer":
+        model = _transformer(args, text)
+        what = f"Transformer {args.blocks} x d-model {args.d_model}, {args.heads} heads"
+        fresh = True
+    else:
+        what = f"{args.cell.upper()} {args.hidden}"
+        fresh = model is None
     say(f"{text_path}: {len(text):,} characters, {len(set(text))} distinct; training {steps} steps "
-        + (f"more (after {model.metadata.get('steps_trained', 0)})" if model is not None else
-           f"({args.cell.upper()} {args.hidden}, clip-norm {args.clip_norm})")
+        + (f"({what}, clip-norm {args.clip_norm})" if fresh else
+           f"more (after {model.metadata.get('steps_trained', 0)})")
         + (f", data-parallel on {dp.size} ranks" if dp is not None else ""),
         quiet=args.quiet or (dp is not None and not dp.is_root))
-    target = int(model.metadata.get("steps_trained", 0)) + steps if model is not None else steps
+    target = int(model.metadata.get("steps_trained", 0)) + steps if model is not None and not fresh else steps
     meta = {"text": os.path.abspath(text_path), "steps": target, "seq_len": seq_len,
             "batch_size": batch_size, "eval_every": eval_every, "seed": seed}
 
@@ -237,12 +256,22 @@ def _train(args, run_dir: RunFolder | None, text: str, text_path: str, steps: in
     return 0
 
 
+def _transformer(args: argparse.Namespace, text: str):
+    """The model of ``--model transformer``: its context is --seq-len (learned positions)."""
+    from ..applications.textgen import build_char_transformer
+    from ..datasets.text import CharVocab
+
+    return build_char_transformer(CharVocab.from_text(text), args.d_model, args.heads, args.blocks,
+                                  args.ff_dim, args.seq_len, args.dropout, seed=args.seed)
+
+
 def run_sample(args: argparse.Namespace) -> int:
+    from ..applications.textgen import sample_stream
     from ..io import load_model
-    from ..textgen import sample_stream
 
     model = load_model(model_file_path(args.model), compile=False)
-    chars = sample_stream(model, args.length, prompt=args.prompt, temperature=args.temperature, seed=args.seed)
+    chars = sample_stream(model, args.length, prompt=args.prompt, temperature=args.temperature, seed=args.seed,
+                          kv_cache=not args.no_kv_cache)
     out = sys.stdout
     out.write(args.prompt)
     for i, c in enumerate(chars, start=1):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _distributed
 from ._common import (
     UsageError,
     add_force,
@@ -18,7 +19,6 @@ from ._common import (
     say,
     stderr,
 )
-from . import _distributed
 from .run_folder import RunFolder
 
 EXAMPLES = """\
@@ -92,8 +92,8 @@ def _fraction(text: str) -> float:
 
 
 def register(subparsers) -> None:
+    from ..applications.zoo import MODELS
     from ..datasets import IMAGE_DATASETS
-    from ..zoo import MODELS
 
     p = add_parser(subparsers, "train", help="train a digit recognizer (default: MLP on the bundled MNIST subset)",
                    description="Train an image classifier, print its test accuracy and write the model, "
@@ -101,7 +101,7 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", choices=IMAGE_DATASETS, default=None,
                    help="data set (default: bundled, or the resumed model's)")
     p.add_argument("--model", choices=sorted(MODELS), default=None,
-                   help="architecture from scratchnn.zoo (default: mlp)")
+                   help="architecture from scratchnn.applications.zoo (default: mlp)")
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: 15 on bundled, 10 on the full sets)")
     p.add_argument("--batch-size", type=_positive_int, help="mini-batch size (default: 128)")
     p.add_argument("--lr", type=_positive_float, help="initial learning rate of Adam, cosine-decayed (default: 1e-3)")
@@ -120,6 +120,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     _register_data_flags(p)
     _distributed.add_argument(p)
+    p.add_argument("--device", default="cpu", choices=("cpu", "gpu"),
+                   help="where to train: cpu, or gpu through CuPy (pip install 'scratchnn[gpu]') (default: cpu)")
     p.set_defaults(func=run)
 
 
@@ -161,7 +163,10 @@ def run(args) -> int:
 def _train(args, dp) -> int:
     """The command; ``dp`` is the DataParallel context with --distributed, else None.
     With --distributed only rank 0 prints and writes."""
+    from ..backend import get_device
     from ._common import model_file_path
+
+    get_device(args.device)  # no GPU: one line ("no CUDA device found: ...") before any work
 
     if args.resume:
         model_file_path(args.resume)  # a missing model fails before any folder is made
@@ -190,9 +195,9 @@ def _train(args, dp) -> int:
 
 def _run(args, run_dir: RunFolder | None, default_out: bool, dp=None) -> int:
     from .. import losses, optimizers, schedules
+    from ..applications.zoo import build_model, default_training, model_input_shape
     from ..callbacks import ModelCheckpoint
     from ..datasets import class_names, images_to_inputs, load_dataset, train_val_split
-    from ..zoo import build_model, default_training, model_input_shape
     from ._common import load_trained_model, trained_with_data
     from .train_data import check_flags, run_with_data
 
@@ -200,8 +205,11 @@ def _run(args, run_dir: RunFolder | None, default_out: bool, dp=None) -> int:
     if args.data is not None:
         return run_with_data(args)
 
+    from ..backend import get_device
+
     root = dp is None or dp.is_root
     out = run_dir.path if run_dir is not None else None
+    device = get_device(getattr(args, "device", "cpu"))
 
     def say_(*parts):
         say(*parts, quiet=not root)
@@ -274,9 +282,11 @@ def _run(args, run_dir: RunFolder | None, default_out: bool, dp=None) -> int:
             model.compile(losses.SoftmaxCrossEntropy(), optimizers.Adam(lr=lr), ["accuracy"])
         if args.epochs:
             model.metadata.setdefault("train", {})["epochs"] = model.epochs_trained + epochs
+    model.to(device)
     say_(f"Training {name} ({model.count_params():,} parameters) for {epochs} epoch{'s' * (epochs != 1)} "
          f"(batch {batch_size}, Adam lr {lr:g}" + (", cosine decay)" if resumed is None else ")")
          + (f", resuming after epoch {model.epochs_trained}" if resumed is not None else "")
+         + (f", on the {device.name.upper()}" if not device.is_cpu else "")
          + (f", data-parallel on {dp.size} ranks, {batch_size / dp.size:.4g} samples per rank per step"
             if dp is not None else ""))
 

@@ -136,6 +136,7 @@ def _resume_plan(args, model, resume_path) -> dict:
 def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None) -> int:
     """Train on ``--data`` (or continue ``resumed``, a model trained so, in ``out``)."""
     from .. import losses, optimizers, schedules
+    from ..applications.zoo import build_model, default_training
     from ..callbacks import ModelCheckpoint
     from ..datasets import images_to_inputs, train_val_split
     from ..datasets.image_folder import (
@@ -144,7 +145,6 @@ def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None)
         scan_image_folder,
     )
     from ..datasets.sources import data_kind, load_data
-    from ..zoo import build_model, default_training
 
     if resumed is None:
         check_flags(args)
@@ -237,6 +237,7 @@ def run_with_data(args, resumed=None, resume_path=None, out: Path | None = None)
     # 3. Train, saving a checkpoint after every epoch.
     model_path = out / "model.npz"
     verbose = {"bar": 1, "lines": 2, "none": 0}[args.progress]
+    model.to(getattr(args, "device", "cpu"))
     start = time.perf_counter()
     try:
         model.fit(x_tr, y_tr, epochs=epochs, batch_size=batch_size, validation_data=(x_val, y_val),

@@ -33,11 +33,11 @@ def _scores(model, stream) -> tuple[np.ndarray, np.ndarray]:
 def run_streaming(args, layout, kw: dict, data_meta: dict, out, default_out: bool, *, resumed=None,
                   plan: dict | None = None) -> int:
     from .. import losses, optimizers, schedules
+    from ..applications.zoo import build_model, default_training
     from ..datasets import ImageFolderStream
     from ..datasets.image_folder import skipped_note, split_layout
     from ..datasets.labeled import LabeledData, split_test
     from ..errors import DataError
-    from ..zoo import build_model, default_training
     from .train_data import _input_shape, data_metadata, finish, interrupted
 
     if resumed is not None:
@@ -107,35 +107,27 @@ def run_streaming(args, layout, kw: dict, data_meta: dict, out, default_out: boo
 
 
 def _train_epochs(model, train, val, epochs: int, epochs_total: int, model_path, progress: str, root: str) -> None:
-    """``epochs`` epochs of ``model.train_step`` over ``train``; validation, history and a checkpoint after each."""
-    from .. import losses, metrics
+    """``epochs`` epochs of ``model.fit`` on the ``train`` stream, validated on the ``val`` stream, with a
+    checkpoint after each (the one training loop: callbacks, history and resume as for arrays)."""
+    from ..callbacks import Callback, ModelCheckpoint
     from ..datasets.image_folder import skipped_note
-    from ..errors import DataError
+    from ..errors import ConfigError, DataError
 
-    loss_fn = model.loss
-    warned = False
-    for _ in range(epochs):
-        epoch = model.epochs_trained
-        total = right = seen = 0.0
-        for xb, yb in train:
-            loss, y_hat = model.train_step(xb, loss_fn.prepare_targets(yb, model.dtype))
-            total += loss * len(yb)
-            right += float(np.sum(y_hat.argmax(axis=1) == yb))
-            seen += len(yb)
-        if seen == 0:
-            raise DataError(f"{root}: no training image could be read.")
-        scores, labels = _scores(model, val)
-        logs = {"loss": total / seen, "accuracy": right / seen}
-        if len(labels):
-            logs["val_loss"] = float(losses.SoftmaxCrossEntropy().forward(scores.astype(np.float64), labels))
-            logs["val_accuracy"] = metrics.accuracy(labels, scores)
-        logs["lr"] = model.optimizer.current_lr
-        model.epochs_trained += 1
-        model.history.on_epoch_end(epoch, logs)
-        model.save(model_path)
-        if progress != "none":
-            say(f"Epoch {epoch + 1}/{epochs_total}: " + " - ".join(f"{k} {v:.4g}" for k, v in logs.items()))
-        bad = train.skipped + val.skipped
-        if bad and not warned:
-            stderr("scratchnn: warning: " + skipped_note(bad, root))
-            warned = True
+    class _SkippedFiles(Callback):
+        """One warning line, after the first epoch that skipped unreadable files."""
+
+        warned = False
+
+        def on_epoch_end(self, epoch, logs=None):
+            bad = train.skipped + val.skipped
+            if bad and not self.warned:
+                stderr("scratchnn: warning: " + skipped_note(bad, root))
+                self.warned = True
+
+    try:
+        model.fit(train, epochs=epochs, validation_data=val, verbose={"bar": 1, "lines": 2, "none": 0}[progress],
+                  callbacks=[ModelCheckpoint(str(model_path)), _SkippedFiles()])
+    except ConfigError as exc:
+        if "gave no batches" in str(exc):
+            raise DataError(f"{root}: no training image could be read.") from None
+        raise

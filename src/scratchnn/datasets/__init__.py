@@ -17,19 +17,19 @@
 """
 from __future__ import annotations
 
+from .arrays import load_npz_arrays
 from .bundled import load_bundled_mnist
 from .download import DownloadError, download_file
 from .idx import read_idx, write_idx
+from .idx_pair import load_idx_pair
+from .image_folder import ImageFolderStream, load_image_folder
+from .labeled import LabeledData
 from .locate import DatasetNotFoundError, cache_dir
 from .mnist import DATASETS, FASHION_MNIST, MNIST, IDXDataset, load_fashion_mnist, load_mnist
+from .sources import data_kind, load_data
+from .tabular import TablePreprocessor, load_csv_table
 from .toy import TOY, make_blobs, make_circles, make_moons, make_spirals, make_xor, xor
 from .utils import images_to_inputs, minibatches, one_hot, standardize, train_val_split
-from .labeled import LabeledData
-from .image_folder import ImageFolderStream, load_image_folder
-from .idx_pair import load_idx_pair
-from .arrays import load_npz_arrays
-from .tabular import TablePreprocessor, load_csv_table
-from .sources import data_kind, load_data
 
 #: Names accepted by :func:`load_dataset` and ``scratchnn train --dataset``.
 IMAGE_DATASETS = ("bundled", "mnist", "fashion-mnist")

@@ -14,7 +14,7 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .._version import __version__
 from ..atomic import atomic_write

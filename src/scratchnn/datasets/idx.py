@@ -124,7 +124,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
 
     The gzip header's timestamp is zero, so the same array always gives the same bytes.
     """
-    from ..io import atomic_write
+    from ..atomic import atomic_write
 
     array = np.ascontiguousarray(array)
     key = array.dtype.newbyteorder("=").str[1:]

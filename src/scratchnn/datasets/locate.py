@@ -17,8 +17,8 @@ A folder matches when it holds every required file, either gzip-compressed
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..errors import DataError
 

@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class CharVocab:
         self.index = {c: i for i, c in enumerate(chars)}
 
     @classmethod
-    def from_text(cls, text: str) -> "CharVocab":
+    def from_text(cls, text: str) -> CharVocab:
         if not text:
             raise DataError("CharVocab.from_text: the text is empty")
         return cls("".join(sorted(set(text))))
@@ -67,7 +67,7 @@ class CharVocab:
         return {"chars": self.chars}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CharVocab":
+    def from_dict(cls, data: dict) -> CharVocab:
         if not isinstance(data, dict) or not isinstance(data.get("chars"), str):
             raise DataError("a vocabulary must be a dict with a 'chars' string")
         return cls(data["chars"])

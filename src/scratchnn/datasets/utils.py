@@ -1,7 +1,7 @@
 """Preparing data: one-hot labels, standardisation, stratified splits, mini-batches, image inputs."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -28,7 +28,8 @@ def sigmoid(x):
 
     sigma'(x) = sigma(x) (1 - sigma(x)).
     """
-    x = xp.asarray(x)
+    if not hasattr(x, "dtype"):  # a Python number or list; arrays stay on their device
+        x = xp.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
     e = xp.abs(x, out=xp.empty_like(x))  # e = exp(-|x|), in one buffer (0-d arrays too)

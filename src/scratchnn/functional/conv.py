@@ -23,9 +23,9 @@ p_hi and dilation d (floor division, as PyTorch)::
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .. import threads as _threads
+from ..backend import as_strided, contiguous
 from ..errors import ShapeError
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
@@ -81,7 +81,7 @@ def pad_nhwc(xh: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
     if t == b == left == r == 0:
         return xh
     n, h, w, c = xh.shape
-    out = np.empty((n, h + t + b, w + left + r, c), dtype=xh.dtype)
+    out = np.empty((n, h + t + b, w + left + r, c), dtype=xh.dtype, like=xh)
     if value == 0.0:
         out[:, :t] = 0
         out[:, h + t:] = 0
@@ -141,7 +141,7 @@ def im2col(xh: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pad
     ho = conv_output_size(h, kernel[0], stride[0], pads[0], dilation[0])
     wo = conv_output_size(w, kernel[1], stride[1], pads[1], dilation[1])
     rows = ho * wo
-    cols = np.empty((n * rows, kernel[0] * kernel[1] * c + int(ones_column)), dtype=xh.dtype)
+    cols = np.empty((n * rows, kernel[0] * kernel[1] * c + int(ones_column)), dtype=xh.dtype, like=xh)
 
     def work(lo, hi):
         _unfold_into(cols[lo * rows:hi * rows], xh[lo:hi], kernel, stride, pads, dilation, (ho, wo),
@@ -177,7 +177,7 @@ def col2im(dcols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: tuple[
     n, h, w, c = x_shape
     (t, b), (left, r) = pads
     d6 = dcols.reshape(n, out_hw[0], out_hw[1], kernel[0], kernel[1], c)
-    dxp = np.empty((n, h + t + b, w + left + r, c), dtype=dcols.dtype)
+    dxp = np.empty((n, h + t + b, w + left + r, c), dtype=dcols.dtype, like=dcols)
     batch_parallel(lambda lo, hi: _fold_into(dxp[lo:hi], d6[lo:hi], stride, dilation), n)
     return dxp[:, t:t + h, left:left + w]
 
@@ -218,14 +218,14 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: t
     bias_in_cols = b is not None and k < 32
     kc = k + int(bias_in_cols)
     wm = W.transpose(2, 3, 1, 0).reshape(k, c_out)
-    wmb = np.concatenate([wm, b[None, :]]) if bias_in_cols else np.ascontiguousarray(wm)
-    cols = np.empty((n * rows, kc), dtype=x.dtype) if keep_cols else None
-    y2 = np.empty((n * rows, c_out), dtype=x.dtype)
+    wmb = np.concatenate([wm, b[None, :]]) if bias_in_cols else contiguous(wm)
+    cols = np.empty((n * rows, kc), dtype=x.dtype, like=x) if keep_cols else None
+    y2 = np.empty((n * rows, c_out), dtype=x.dtype, like=x)
     per = _samples_per_chunk(rows, kc * x.dtype.itemsize)
     geometry = ((kh, kw), stride, pads, dilation, (ho, wo))
 
     def work(lo, hi):
-        scratch = None if keep_cols else np.empty((per * rows, kc), dtype=x.dtype)
+        scratch = None if keep_cols else np.empty((per * rows, kc), dtype=x.dtype, like=x)
         for s in range(lo * per, min(n, hi * per), per):
             e = min(n, s + per)
             c = cols[s * rows:e * rows] if keep_cols else scratch[:(e - s) * rows]
@@ -255,18 +255,18 @@ def conv2d_backward(dy: np.ndarray, cache: tuple, need_dx: bool = True
     rows, k, kc = ho * wo, kh * kw * c_in, wmb.shape[0]
     (t, b), (left, r) = pads
     dyh = to_nhwc(dy)
-    wmT = np.ascontiguousarray(wmb[:k].T)
+    wmT = contiguous(wmb[:k].T)
     per = _samples_per_chunk(rows, kc * dy.dtype.itemsize)
     chunks = -(-n // per)
     # One partial dWm (and db) per slice, summed in slice order afterwards: the same sum
     # whatever thread computed which slice.
-    dwm_parts = np.empty((chunks, kc, c_out), dtype=dy.dtype)
-    db_parts = np.empty((chunks, c_out), dtype=dy.dtype) if bias == "sum" else None
-    dxp = np.empty((n, h + t + b, w + left + r, c_in), dtype=dy.dtype) if need_dx else None
+    dwm_parts = np.empty((chunks, kc, c_out), dtype=dy.dtype, like=dy)
+    db_parts = np.empty((chunks, c_out), dtype=dy.dtype, like=dy) if bias == "sum" else None
+    dxp = np.empty((n, h + t + b, w + left + r, c_in), dtype=dy.dtype, like=dy) if need_dx else None
 
     def work(lo, hi):
-        scratch = None if cols is not None else np.empty((per * rows, kc), dtype=dy.dtype)
-        dcols = np.empty((per * rows, k), dtype=dy.dtype) if need_dx else None
+        scratch = None if cols is not None else np.empty((per * rows, kc), dtype=dy.dtype, like=dy)
+        dcols = np.empty((per * rows, k), dtype=dy.dtype, like=dy) if need_dx else None
         for j in range(lo, hi):
             s, e = j * per, min(n, (j + 1) * per)
             m = (e - s) * rows
@@ -321,12 +321,12 @@ def maxpool2d_forward(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int,
     if _fast_2x2(x, kernel, stride, pads):
         n, h, w, c = xh.shape
         r = xh.reshape(n, h // 2, 2, w // 2, 2, c)
-        yh = np.empty((n, h // 2, w // 2, c), dtype=x.dtype)
+        yh = np.empty((n, h // 2, w // 2, c), dtype=x.dtype, like=x)
         # The backward pass needs only which element of each window won: kept as a
         # boolean mask in x's own layout, so that backward is one multiplication
         # (dx = mask * dy broadcast over each window) instead of recombining the three
         # comparisons into four masks at every step.
-        wins = np.empty(r.shape if need_grad else (0,), dtype=bool)
+        wins = np.empty(r.shape if need_grad else (0,), dtype=bool, like=x)
         per = _samples_per_chunk(h * w, c * x.dtype.itemsize)
 
         def work(lo, hi):  # slices of a few samples: the temporaries stay in cache
@@ -363,7 +363,7 @@ def maxpool2d_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
     dyh = to_nhwc(dy)
     if cache[0] == "fast":
         _, wins, (n, h, w, c) = cache
-        dxh = np.empty(wins.shape, dtype=dy.dtype)
+        dxh = np.empty(wins.shape, dtype=dy.dtype, like=dy)
         g = dyh.reshape(n, h // 2, 1, w // 2, 1, c)
 
         def work(lo, hi):
@@ -373,7 +373,7 @@ def maxpool2d_backward(dy: np.ndarray, cache: tuple) -> np.ndarray:
         return to_nchw(dxh.reshape(n, h, w, c))
     _, idx, x_shape, kernel, stride, pads, out_hw = cache
     kh, kw = kernel
-    cols = np.zeros(dyh.shape + (kh * kw,), dtype=dy.dtype)
+    cols = np.zeros(dyh.shape + (kh * kw,), dtype=dy.dtype, like=dy)
     np.put_along_axis(cols, idx[..., None], dyh[..., None], axis=-1)
     cols = cols.reshape(dyh.shape + (kh, kw)).transpose(0, 1, 2, 4, 5, 3)
     return to_nchw(col2im(cols, x_shape, kernel, stride, pads, (1, 1), out_hw))

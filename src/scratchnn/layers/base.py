@@ -48,16 +48,16 @@ its position in the model, the expected and the received shape, and a hint.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .. import initializers
-
 from ..backend import DEFAULT_DTYPE, as_dtype
 from ..errors import ConfigError, NotBuiltError, ShapeError
 
 Shape = tuple[int, ...]
+LayerT = TypeVar("LayerT", bound="Layer")
 
 
 class Layer:
@@ -126,7 +126,7 @@ class Layer:
         store[name] = array
         return array
 
-    def add_layer(self, name: str, layer: Layer) -> Layer:
+    def add_layer(self, name: str, layer: LayerT) -> LayerT:
         """Register ``layer`` as a child of this composite layer (call from ``__init__``)."""
         if not isinstance(layer, Layer):
             raise ConfigError(f"{type(self).__name__}.add_layer expects a Layer. Received: {type(layer).__name__}")
@@ -228,10 +228,12 @@ class Layer:
         self._check_shape(x.shape)
         return self.forward(x, training=training)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """The output for ``x`` (an array, or a list of arrays for a multi-input layer)."""
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: Any) -> Any:
+        """dL/dx (a list for a multi-input layer, ``None`` where not required) from dL/dy."""
         raise NotImplementedError
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -258,7 +260,7 @@ class Layer:
         """A hint added to the shape error for input ``shape``; override per layer."""
         return ""
 
-    def _check_shape(self, shape: Shape, building: bool = False) -> None:
+    def _check_shape(self, shape: tuple, building: bool = False) -> None:
         if not building and shape == self._last_checked_shape:
             return  # the common case in training: the same batch shape again
         expected = self.expected_shape()
@@ -280,7 +282,7 @@ class Layer:
         return {"name": self.name} if self.name is not None else {}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Layer":
+    def from_config(cls, config: dict) -> Layer:
         return cls(**config)
 
     def describe(self) -> str:

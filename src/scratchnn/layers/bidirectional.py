@@ -35,7 +35,8 @@ class Bidirectional(Layer):
     def __init__(self, layer, merge_mode: str = "concat", *, name: str | None = None) -> None:
         super().__init__(name=name)
         if isinstance(layer, dict):
-            cls = LAYERS.get(layer.get("class_name")) if isinstance(layer.get("class_name"), str) else None
+            name_ = layer.get("class_name")
+            cls = LAYERS.get(name_) if isinstance(name_, str) else None
             if cls is None or not issubclass(cls, RecurrentBase):
                 raise ConfigError(f"Bidirectional: layer must be a SimpleRNN, LSTM or GRU. "
                                   f"Received: layer={layer!r}")
@@ -46,7 +47,8 @@ class Bidirectional(Layer):
         if merge_mode not in ("concat", "sum"):
             raise ConfigError(f"Bidirectional: merge_mode must be 'concat' or 'sum'. "
                               f"Received: merge_mode={merge_mode!r}")
-        self.forward_layer = self.add_layer("fw", layer)
+        self.forward_layer: RecurrentBase = layer
+        self.add_layer("fw", layer)
         self.backward_layer = self.add_layer("bw", type(layer).from_config(layer.get_config()))
         self.merge_mode = merge_mode
 

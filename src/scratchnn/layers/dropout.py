@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import checks
+from ..backend import device_of
 from ..registry import register_layer
 from .base import Layer
 
@@ -49,7 +50,8 @@ class Dropout(Layer):
             self.cache = None
             return x
         keep = 1.0 - self.rate
-        mask = (self.rng.random(self._mask_shape(x), dtype=np.float32) < keep).astype(x.dtype)
+        # Drawn on the data's device from the model's generator (reproducible per device).
+        mask = (device_of(x).uniform(self.rng, self._mask_shape(x), np.float32) < keep).astype(x.dtype)
         mask *= x.dtype.type(1.0 / keep)
         self.cache = mask
         return x * mask

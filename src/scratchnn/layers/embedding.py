@@ -49,7 +49,8 @@ class Embedding(Layer):
         return tuple(input_shape) + (self.embedding_dim,)
 
     def _ids(self, x) -> np.ndarray:
-        x = np.asarray(x)
+        if not hasattr(x, "dtype"):  # a list of ids; arrays stay on their device
+            x = np.asarray(x)
         if x.dtype.kind == "f":
             ids = np.rint(x)
             if not np.all(np.abs(x - ids) < 1e-3):
@@ -67,15 +68,16 @@ class Embedding(Layer):
 
     def forward(self, x, training=False):
         ids = self._ids(x)
-        self.cache = (ids, x.shape, x.dtype)
+        self.cache = (ids, x)
         return self.params["W"][ids]
 
     def backward(self, dy):
-        ids, shape, dtype = self.cache
+        ids, x = self.cache
         dW = self.grads["W"]
         dW[...] = 0
         np.add.at(dW, ids.reshape(-1), dy.reshape(-1, self.embedding_dim))
-        return np.zeros(shape, dtype=dtype if np.dtype(dtype).kind == "f" else self.dtype)
+        # token ids have no gradient: zeros shaped (and placed) like the input
+        return np.zeros_like(x, dtype=x.dtype if x.dtype.kind == "f" else self.dtype)
 
     def get_config(self):
         return {**super().get_config(), "num_embeddings": self.num_embeddings,

@@ -1,6 +1,8 @@
 """Merge layers: combine several tensors into one (residual connections, two-branch models)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..errors import ConfigError, ShapeError
@@ -106,7 +108,7 @@ class Concatenate(Layer):
 
     def forward(self, xs, training=False):
         axis = self._sample_axis(xs[0].ndim - 1) + 1
-        self.cache = (axis, np.cumsum([x.shape[axis] for x in xs])[:-1])
+        self.cache = (axis, list(itertools.accumulate(x.shape[axis] for x in xs))[:-1])
         return np.concatenate(xs, axis=axis)
 
     def backward(self, dy):

@@ -29,7 +29,7 @@ class Reshape(Layer):
         if not ok:
             raise ConfigError("Reshape: target_shape must be a tuple of positive ints with at most one -1. "
                               f"Received: target_shape={target_shape!r}")
-        self.target_shape = tuple(int(d) for d in shape)
+        self.target_shape = tuple(int(d) for d in shape or ())
 
     def compute_output_shape(self, input_shape):
         size = int(np.prod(input_shape))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..registry import register_layer
 from .base import Layer
 from .conv import Conv2D, _int_tuple
 from .normalization import BatchNorm
-from ..registry import register_layer
 
 
 @register_layer

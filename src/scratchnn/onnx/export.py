@@ -217,7 +217,7 @@ def export(model, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET, dtype:
     """
     proto = to_onnx(model, opset=opset, dtype=dtype, input_name=input_name, output_name=output_name,
                     probabilities=probabilities)
-    from ..io import atomic_write
+    from ..atomic import atomic_write
 
     data = proto.SerializeToString()
     atomic_write(path, lambda f: f.write(data))

@@ -16,8 +16,8 @@ when the layer is added.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 Exporter = Callable[..., str]
 

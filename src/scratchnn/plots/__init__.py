@@ -28,6 +28,7 @@ __all__ = [
     "layer_statistics",
 ]
 # Other plot modules (conv, forecast) register below with one import line each.
+from .attention import attention_weights, plot_attention, plot_bits_per_char  # noqa: E402,F401  (issue 16)
 from .conv import feature_maps, plot_conv_filters, plot_feature_maps  # noqa: E402,F401  (issue 4)
 from .forecast import plot_forecast  # noqa: E402,F401  (issue 5)
 from .regression import plot_regression  # noqa: E402,F401  (issue 20)

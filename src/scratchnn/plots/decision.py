@@ -1,7 +1,7 @@
 """Decision boundary of a classifier of 2-D points (the XOR and spiral demos)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from matplotlib.colors import ListedColormap

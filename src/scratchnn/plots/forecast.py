@@ -16,11 +16,11 @@ def plot_forecast(result, step: int = 1, context: int = 200, title: str | None =
     """Actual values, the ``step``-ahead forecasts of the test part with their interval; errors below.
 
     Args:
-        result: a :class:`~scratchnn.forecasting.ForecastResult` (from ``fit_forecaster``).
+        result: a :class:`~scratchnn.applications.forecasting.ForecastResult` (from ``fit_forecaster``).
         step: which step ahead to draw (1 .. horizon).
         context: how many values before the test part to draw as history.
         title: figure title (default: the series name).
-        future: a :class:`~scratchnn.forecasting.FutureForecast` to draw past the end of the data.
+        future: a :class:`~scratchnn.applications.forecasting.FutureForecast` to draw past the end of the data.
         path: (keyword) save a PNG there.
 
     Returns:

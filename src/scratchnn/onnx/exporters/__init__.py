@@ -1,2 +1,2 @@
 """Exporters, one module per layer family; importing this package registers them all."""
-from . import basic, conv, merge, recurrent, shapes  # noqa: F401
+from . import attention, basic, conv, merge, recurrent, shapes  # noqa: F401

@@ -15,7 +15,7 @@ One concept per module:
 
 Example:
     >>> import numpy as np
-    >>> from scratchnn.forecasting import fit_forecaster
+    >>> from scratchnn.applications.forecasting import fit_forecaster
     >>> t = np.arange(300)
     >>> res = fit_forecaster(np.sin(2 * np.pi * t / 25), season=25, members=2, epochs=40, classical=False)
     >>> res.scores["model"]["rmse"] < res.scores["naive"]["rmse"]

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import callbacks, optimizers
-from ..atomic import atomic_write
-from ..errors import ConfigError, ModelFileError
-from ..io import load_model
-from ..model import Sequential
+from ... import callbacks, optimizers
+from ...atomic import atomic_write
+from ...errors import ConfigError, ModelFileError
+from ...io import load_model
+from ...model import Sequential
 from .nbeats import NBeats
 from .networks import build_network, check_kind, network_inputs
 

@@ -4,7 +4,7 @@
   flattened window of F = window (+ 2 season-position) inputs. Direct multi-step: one output
   per step ahead.
 - ``"nbeats"``: an N-BEATS-style stack of 3 such MLP blocks with backcast/forecast outputs
-  and residual links (:mod:`~scratchnn.forecasting.nbeats`), on the same flat inputs.
+  and residual links (:mod:`~scratchnn.applications.forecasting.nbeats`), on the same flat inputs.
 - ``"lstm"``, ``"gru"``, ``"rnn"``: the window as a sequence (N, window, 1 + 2) -- each step
   carries its value and, with a season, the season position repeated -- then
   ``cell(., H) -> Dense(H, horizon)``; ``num_layers`` stacks cells.
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import layers
-from ..errors import ConfigError
-from ..model import Sequential
+from ... import layers
+from ...errors import ConfigError
+from ...model import Sequential
 
-CELLS = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.SimpleRNN}
+CELLS = layers.CELLS
 KINDS = ("mlp", "nbeats", *CELLS)
 
 
@@ -41,11 +41,8 @@ def build_network(kind: str, n_inputs: int, horizon: int, hidden_size: int = 64,
             size = hidden_size
         stack.append(layers.Dense(hidden_size, horizon))
         return Sequential(stack, seed=seed, name="mlp-forecaster")
-    stack, size = [], 1 + extra_inputs
-    for i in range(num_layers):
-        stack.append(CELLS[kind](size, hidden_size, return_sequences=i < num_layers - 1))
-        size = hidden_size
-    stack.append(layers.Dense(hidden_size, horizon))
+    stack = [*layers.recurrent_stack(kind, 1 + extra_inputs, hidden_size, num_layers),
+             layers.Dense(hidden_size, horizon)]
     return Sequential(stack, seed=seed, name=f"{kind}-forecaster")
 
 

@@ -2,7 +2,7 @@
 
 For each series: cut chronologically into train / validation / test
 (:func:`~scratchnn.datasets.timeseries.split_points`), fit its
-:class:`~scratchnn.forecasting.transform.SeriesTransform` on the training part, and take
+:class:`~scratchnn.applications.forecasting.transform.SeriesTransform` on the training part, and take
 every window whose targets lie inside one part. One ensemble is trained on the training
 windows of all series together (each series scaled by its own transform: a *global*
 model), stopped early on the validation windows, and then:
@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets.timeseries import (
+from ...datasets.timeseries import (
     mae,
     naive_forecast,
     rmse,
     seasonal_naive_forecast,
     split_points,
 )
-from ..errors import ConfigError, DataError
+from ...errors import ConfigError, DataError
 from .classical import SKIPPED_NOTE, classical_forecast
 from .ensemble import Ensemble, train_ensemble
 from .intervals import check_level, coverage, residual_quantiles
@@ -130,7 +130,7 @@ def fit_many(series, *, window: int | None = None, horizon: int = 1, season: int
         season_inputs: give the network the season position (sin, cos) of each forecast.
         level: the prediction interval's probability (0.8 by default).
         adaptive_interval: scale the interval by the recent turbulence of the series
-            (:mod:`~scratchnn.forecasting.intervals`).
+            (:mod:`~scratchnn.applications.forecasting.intervals`).
         classical: also fit the statsmodels baseline (skipped, with a note, without statsmodels).
         hidden_size: width of the hidden layers (64 for the MLP, 32 for a recurrent cell).
         num_layers: hidden layers of the MLP (2) or stacked recurrent cells (1).
@@ -141,7 +141,7 @@ def fit_many(series, *, window: int | None = None, horizon: int = 1, season: int
         seed: seed of the first member (the others use seed + 1, seed + 2, ...).
 
     Returns:
-        A :class:`~scratchnn.forecasting.result.MultiForecastResult`.
+        A :class:`~scratchnn.applications.forecasting.result.MultiForecastResult`.
     """
     kind = check_kind(model or cell or DEFAULTS["model"])
     horizon = check_window(horizon, "horizon")
@@ -219,7 +219,7 @@ def fit_forecaster(values, *, name: str = "series", time=None, **kwargs) -> Fore
     differences; with one, differences at lag ``season`` plus the season position.
 
     Returns:
-        A :class:`~scratchnn.forecasting.result.ForecastResult`; ``print(result.report())``.
+        A :class:`~scratchnn.applications.forecasting.result.ForecastResult`; ``print(result.report())``.
     """
     return fit_many([(name, values, time)], **kwargs).results[0]
 
@@ -239,7 +239,7 @@ class FutureForecast:
 
     def to_csv(self, path) -> None:
         """``step,time,forecast,lower,upper`` (time only when the series had one); written atomically."""
-        from ..atomic import atomic_write
+        from ...atomic import atomic_write
 
         lo, hi = f"lower_{self.level:.0%}".replace("%", ""), f"upper_{self.level:.0%}".replace("%", "")
         head = ["step"] + (["time"] if self.time is not None else []) + ["forecast", lo, hi]

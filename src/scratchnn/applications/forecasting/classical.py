@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DataError
+from ...errors import DataError
 
 SKIPPED_NOTE = ('classical baseline skipped: statsmodels is not installed '
                 '(pip install "scratchnn[forecast]" adds it)')

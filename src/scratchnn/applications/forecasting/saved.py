@@ -8,7 +8,7 @@ offsets; ``scratchnn forecast --out DIR`` writes it to ``DIR/model``.
 
 Example:
     >>> import numpy as np, tempfile
-    >>> from scratchnn.forecasting import fit_forecaster, forecast_future, load_forecaster, save_forecaster
+    >>> from scratchnn.applications.forecasting import fit_forecaster, forecast_future, load_forecaster, save_forecaster
     >>> y = 10 + np.sin(np.arange(200) / 3)
     >>> res = fit_forecaster(y, name="wave", members=1, epochs=5, classical=False)
     >>> folder = tempfile.mkdtemp()
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, ModelFileError
+from ...errors import ConfigError, ModelFileError
 from .ensemble import Ensemble
 from .result import ForecastResult, MultiForecastResult
 from .transform import SeriesTransform, check_window

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import layers, losses, optimizers
-from ..errors import ConfigError
-from ..io import load_model
-from ..model import Sequential
+from ... import layers, losses, optimizers
+from ...errors import ConfigError
+from ...io import load_model
+from ...model import Sequential
 
 
 class NBeats:

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ...errors import ConfigError, DataError
 
 
 @dataclass

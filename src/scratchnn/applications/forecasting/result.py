@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..metrics import rmse
+from ...metrics import rmse
 
 LABELS = {"naive": "naive (last value)", "seasonal_naive": "seasonal naive"}
 NETWORK_NAMES = {"mlp": "MLP", "nbeats": "N-BEATS", "lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}

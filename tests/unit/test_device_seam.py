@@ -1,0 +1,161 @@
+"""The GPU seam, tested on the CPU: every layer, fit, predict, save/load, gradcheck and export
+on the 'strict' device (tests/device_seam.py), whose arrays raise when they meet a host array.
+
+Whatever would break on CuPy -- a host array created in a forward or backward pass and mixed
+with device data -- breaks here too. The strict device computes with NumPy, so its results
+must equal the CPU's bit for bit.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchnn as sn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from device_seam import DeviceMixError, StrictArray  # noqa: E402  (registers the "strict" device)
+from layer_cases import LAYER_CASES  # noqa: E402
+
+L = sn.layers
+CASES = [pytest.param(name, i, id=f"{name}-{i}") for name in sorted(LAYER_CASES)
+         for i in range(len(LAYER_CASES[name]))]
+
+
+def _model(name, i, device):
+    factory, shape, _ = LAYER_CASES[name][i]
+    if isinstance(shape, list):
+        inputs = [sn.Input(s) for s in shape]
+        return sn.Model(inputs, factory()(inputs), seed=3, dtype="float64", device=device)
+    model = sn.Sequential([factory()], seed=3, dtype="float64", device=device)
+    model.build(shape)
+    return model
+
+
+def _inputs(name, i, rng):
+    _, shape, kwargs = LAYER_CASES[name][i]
+    shapes = shape if isinstance(shape, list) else [shape]
+    kind = kwargs.get("input", "normal")
+    xs = []
+    for s in shapes:
+        full = (4,) + tuple(s)
+        if isinstance(kind, str) and kind.startswith("labels:"):
+            xs.append(rng.integers(0, int(kind.split(":", 1)[1]), full).astype(np.float64))
+        elif kind == "positive":
+            xs.append(rng.uniform(0.5, 2.0, full))
+        else:
+            xs.append(rng.standard_normal(full))
+    return xs
+
+
+@pytest.mark.parametrize("name,i", CASES)
+def test_every_layer_runs_on_the_device_and_equals_the_cpu(name, i, rng):
+    training = LAYER_CASES[name][i][2].get("training", False)
+    xs = _inputs(name, i, rng)
+    results = {}
+    for device in ("cpu", "strict"):
+        model = _model(name, i, device)
+        for layer in model.layers:
+            layer.input_grad_required = True
+        dev = model.device
+        arg = [dev.put(a) for a in xs]
+        arg = arg if len(arg) > 1 else arg[0]
+        y = model.forward(arg, training=training)
+        dy = dev.put(np.random.default_rng(1).standard_normal(y.shape))
+        dx = model.backward(dy)
+        if device == "strict":
+            assert isinstance(y, StrictArray), f"{name} forward left the device"
+        grads = {k: np.array(dev.get(g)) for k, g in
+                 ((key, g) for key, _, g in model.parameters())}
+        dxs = dx if isinstance(dx, list) else [dx]
+        results[device] = (np.array(dev.get(y)), [np.array(dev.get(d)) for d in dxs if d is not None], grads)
+    cpu, dev = results["cpu"], results["strict"]
+    np.testing.assert_array_equal(dev[0], cpu[0])
+    for a, b in zip(dev[1], cpu[1]):
+        np.testing.assert_array_equal(a, b)
+    for k in cpu[2]:
+        np.testing.assert_array_equal(dev[2][k], cpu[2][k])
+
+
+def _mlp(device):
+    model = sn.Sequential([L.Dense(6, 16), L.ReLU(), L.Dropout(0.2), L.Dense(16, 3)], seed=0, device=device)
+    model.compile(sn.losses.SoftmaxCrossEntropy(), sn.optimizers.Adam(lr=0.01, clip_norm=1.0), metrics=["accuracy"])
+    return model
+
+
+def _cnn(device):
+    model = sn.Sequential([L.Conv2D(1, 4, 3, padding="same"), L.BatchNorm(4), L.ReLU(), L.MaxPool2D(2),
+                           L.Flatten(), L.Dense(4 * 4 * 4, 3)], seed=0, device=device)
+    model.compile(sn.losses.SoftmaxCrossEntropy(), sn.optimizers.SGD(lr=0.05, momentum=0.9), metrics=["accuracy"])
+    return model
+
+
+def _lstm(device):
+    model = sn.Sequential([L.LSTM(3, 8, return_sequences=True), L.GRU(8, 8), L.Dense(8, 1)], seed=0, device=device)
+    model.compile("mse", sn.optimizers.RMSProp(lr=0.01))
+    return model
+
+
+@pytest.mark.parametrize("make,shape,target", [
+    (_mlp, (6,), "labels"), (_cnn, (1, 8, 8), "labels"), (_lstm, (5, 3), "values")], ids=["mlp", "cnn", "lstm"])
+def test_fit_predict_save_load_on_the_device_equal_the_cpu(make, shape, target, rng, tmp_path):
+    x = rng.standard_normal((40,) + shape)
+    y = rng.integers(0, 3, 40) if target == "labels" else rng.standard_normal((40, 1))
+    runs = {}
+    for device in ("cpu", "strict"):
+        model = make(device)
+        history = model.fit(x, y, epochs=2, batch_size=8, validation_split=0.2, verbose=0)
+        pred = model.predict(x[:7])
+        assert type(pred) is np.ndarray, "predict must return host arrays"
+        runs[device] = (history.history, pred, model.get_weights())
+        model.save(tmp_path / f"{device}.npz")
+    assert runs["strict"][0] == runs["cpu"][0]
+    np.testing.assert_array_equal(runs["strict"][1], runs["cpu"][1])
+    for a, b in zip(runs["strict"][2], runs["cpu"][2]):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+    loaded = sn.load_model(tmp_path / "strict.npz", device="strict")
+    assert loaded.device.name == "strict" and isinstance(loaded.flat_params, StrictArray)
+    np.testing.assert_array_equal(loaded.predict(x[:7]), runs["cpu"][1])
+    loaded.fit(x, y, epochs=1, batch_size=8, verbose=0)          # resumes on the device
+    on_cpu = sn.load_model(tmp_path / "strict.npz")               # a device's file loads on the CPU
+    np.testing.assert_array_equal(on_cpu.predict(x[:7]), runs["cpu"][1])
+
+
+def test_gradcheck_and_onnx_export_from_a_device_model(rng, tmp_path):
+    model = sn.Sequential([L.Dense(4, 5), L.Tanh(), L.Dense(5, 2)], seed=0, device="strict")
+    assert sn.gradcheck(model, rng.standard_normal((3, 4))).ok
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from scratchnn.onnx import max_abs_diff
+    model.export_onnx(tmp_path / "m.onnx")
+    assert max_abs_diff(model, tmp_path / "m.onnx", rng.standard_normal((3, 4)).astype(np.float32)) < 1e-5
+
+
+def test_the_seam_catches_a_host_array_in_a_pass():
+    """The test device can fail: a layer that builds a host array in forward is caught."""
+
+    class HostBias(L.Identity):
+        def forward(self, x, training=False):
+            return x + np.ones(x.shape[1:], dtype=x.dtype)        # a bare host array
+
+    model = sn.Sequential([L.Dense(3, 3), HostBias()], seed=0, device="strict")
+    model.build((3,))
+    with pytest.raises(DeviceMixError, match="mixes device and host"):
+        model.predict(np.ones((2, 3)))
+
+
+def test_no_gpu_is_one_clear_error():
+    with pytest.raises(sn.backend.DeviceError, match="^no CUDA device found: "):
+        sn.Sequential([L.Dense(2, 2)], device="gpu")
+
+
+def test_train_on_a_missing_gpu_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from scratchnn.cli import main
+
+    code = main(["train", "--device", "gpu", "--epochs", "1", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and err[0].startswith("scratchnn: error: no CUDA device found: ")
+    assert not (tmp_path / "run").exists()
