@@ -2,13 +2,18 @@
 
 Every numeric flag is checked by argparse itself (``type=``), so a bad value is a usage
 error (exit status 2) before any work starts, in one line naming the flag and the valid
-range: ``scratchnn: error: argument --epochs: expected an integer >= 1, got '0'``.
+range: ``scratchnn: error: argument --epochs: expected an integer >= 1, got '0'``. The
+range checks themselves are the library's (:mod:`scratchnn.checks`), as for every layer,
+loss and optimizer; only the parsing of the text and the message's form are argparse's.
 """
 from __future__ import annotations
 
 import argparse
 import math
 from collections.abc import Callable
+
+from .. import checks
+from ..errors import ConfigError
 
 
 def _bounds(lo, hi, lo_open: bool = False, hi_open: bool = False) -> str:
@@ -28,12 +33,9 @@ def integer(lo: int | None = None, hi: int | None = None) -> Callable[[str], int
 
     def parse(text: str) -> int:
         try:
-            value = int(text, 10)
-        except ValueError:
+            return checks.integer("", "", int(text, 10), lo, hi)
+        except (ValueError, ConfigError):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
 
     parse.__name__ = "integer"
     return parse
@@ -46,15 +48,10 @@ def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
 
     def parse(text: str) -> float:
         try:
-            value = float(text)
-        except ValueError:
+            return checks.number("", "", float(text), -math.inf if lo is None else lo,
+                                 math.inf if hi is None else hi, lo_open, hi_open)
+        except (ValueError, ConfigError):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        bad = not math.isfinite(value)
-        bad |= lo is not None and (value <= lo if lo_open else value < lo)
-        bad |= hi is not None and (value >= hi if hi_open else value > hi)
-        if bad:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
 
     parse.__name__ = "number"
     return parse
