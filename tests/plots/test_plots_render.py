@@ -112,3 +112,16 @@ def test_layer_statistics_find_dead_and_saturated_units(tmp_path, mlp):
     s = plots.layer_statistics(dead, np.abs(np.random.default_rng(0).normal(size=(32, 4))))
     assert s[1]["dead_fraction"] == pytest.approx(4 / 6)
     assert s[3]["saturated_fraction"] > 0.9 and "grad" not in s[0]
+
+
+def test_plots_raise_the_librarys_error_classes():
+    """Bad input to a plot is a ShapeError / DataError / ConfigError (still ValueErrors), as elsewhere."""
+    import scratchnn as sn
+    from scratchnn import plots
+
+    with pytest.raises(sn.DataError, match="empty"):
+        plots.plot_history({})
+    with pytest.raises(sn.ConfigError):
+        plots.plot_history(42)
+    with pytest.raises(sn.ShapeError, match=r"\(N, 2\)"):
+        plots.plot_decision_boundary(lambda x: x[:, :1], np.zeros((4, 3)), np.zeros(4))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError, DataError, ShapeError
 from ._style import COLORS, grid_shape, new_figure, styled
 
 
@@ -21,7 +22,7 @@ def attention_weights(model, x: np.ndarray, layer=None) -> np.ndarray:
     if layer is None:
         found = [lay for lay in model.layers if isinstance(lay, (MultiHeadAttention, TransformerBlock))]
         if not found:
-            raise ValueError("attention_weights: the model has no attention layer")
+            raise ConfigError("attention_weights: the model has no attention layer")
         layer = found[-1]
     attn = layer.attn if isinstance(layer, TransformerBlock) else layer
     model.predict(np.asarray(x)[None].astype(model.dtype))
@@ -44,7 +45,7 @@ def plot_attention(weights: np.ndarray, queries: Sequence[str] | None = None,
     if w.ndim == 2:
         w = w[None]
     if w.ndim != 3:
-        raise ValueError(f"plot_attention expects (H, T, S) or (T, S) weights. Received: shape {w.shape}")
+        raise ShapeError(f"plot_attention expects (H, T, S) or (T, S) weights. Received: shape {w.shape}")
     h, t, s = w.shape
     rows, cols = grid_shape(h, max_cols=4)
     cell = max(2.4, 0.28 * max(t, s))
@@ -82,7 +83,7 @@ def plot_bits_per_char(logs: dict, title: str | None = "Learning curves", x: str
         path: (keyword) save a PNG there.
     """
     if not logs:
-        raise ValueError("plot_bits_per_char: no runs given")
+        raise DataError("plot_bits_per_char: no runs given")
     fig = new_figure(6.4, 3.8)
     ax = fig.subplots()
     for i, (name, log) in enumerate(logs.items()):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import ShapeError
 from ._style import grid_shape, new_figure, styled
 
 
@@ -21,7 +22,7 @@ def confusion_counts(y_true, y_pred, n_classes: int | None = None) -> np.ndarray
     """
     t, p = _labels(y_true), _labels(y_pred)
     if len(t) != len(p):
-        raise ValueError(f"confusion matrix: {len(t)} true labels but {len(p)} predictions")
+        raise ShapeError(f"confusion matrix: {len(t)} true labels but {len(p)} predictions")
     n = n_classes or int(max(t.max(initial=0), p.max(initial=0))) + 1
     return np.bincount(t * n + p, minlength=n * n).reshape(n, n)
 
@@ -87,10 +88,10 @@ def plot_misclassified(images, y_true, y_pred, class_names=None, *, max_images: 
     elif imgs.ndim == 2:
         side = int(round(imgs.shape[1] ** 0.5))
         if side * side != imgs.shape[1]:
-            raise ValueError(f"plot_misclassified: cannot show flat images of {imgs.shape[1]} pixels as squares")
+            raise ShapeError(f"plot_misclassified: cannot show flat images of {imgs.shape[1]} pixels as squares")
         imgs = imgs.reshape(len(imgs), side, side)
     if imgs.ndim != 3 and not (imgs.ndim == 4 and imgs.shape[3] == 3):
-        raise ValueError(f"plot_misclassified expects images (N, H, W) or (N, 3, H, W); got {np.shape(images)}")
+        raise ShapeError(f"plot_misclassified expects images (N, H, W) or (N, 3, H, W); got {np.shape(images)}")
     t = _labels(y_true)
     scores = np.asarray(y_pred)
     p = _labels(scores)

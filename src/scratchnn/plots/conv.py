@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError, ShapeError
 from ..layers.activations import Activation
 from ..layers.conv import Conv2D
 from ._style import grid_shape, new_figure, styled
@@ -17,7 +18,7 @@ def _as_image_batch(image, model) -> np.ndarray:
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4 or x.shape[0] != 1:
-        raise ValueError("plot_feature_maps: expected one image (H, W), (C, H, W) or (1, C, H, W); "
+        raise ShapeError("plot_feature_maps: expected one image (H, W), (C, H, W) or (1, C, H, W); "
                          f"got {x.shape}")
     scale = 1.0 / 255.0 if x.dtype == np.uint8 else 1.0
     return (x.astype(model.dtype) * model.dtype.type(scale))
@@ -45,7 +46,7 @@ def feature_maps(model, image, after_activation: bool = True) -> list[tuple[str,
             label = f"{i}: Conv2D" + (f" + {type(layers[j]).__name__}" if j != i else "")
             out.append((label, np.array(outputs[j][0])))
     if not out:
-        raise ValueError("plot_feature_maps: the model has no Conv2D layer")
+        raise ConfigError("plot_feature_maps: the model has no Conv2D layer")
     return out
 
 
@@ -95,10 +96,10 @@ def plot_conv_filters(model, *, layer_index: int | None = None, max_filters: int
     if layer_index is None:
         layer_index = next((i for i, lay in enumerate(model.layers) if isinstance(lay, Conv2D)), None)
         if layer_index is None:
-            raise ValueError("plot_conv_filters: the model has no Conv2D layer")
+            raise ConfigError("plot_conv_filters: the model has no Conv2D layer")
     layer = model.layers[layer_index]
     if not isinstance(layer, Conv2D) or not layer.built:
-        raise ValueError(f"plot_conv_filters: layer {layer_index} is not a built Conv2D layer")
+        raise ConfigError(f"plot_conv_filters: layer {layer_index} is not a built Conv2D layer")
     w = np.asarray(layer.params["W"], dtype=np.float64)[:max_filters]
     rows, cols = grid_shape(len(w), max_cols=8)
     fig = new_figure(0.95 * cols + 0.3, 0.95 * rows + 0.6)

@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError, ShapeError
 from ._style import COLORS, new_figure, styled
 
 
@@ -17,7 +18,7 @@ def _predictor(model) -> Callable[[np.ndarray], np.ndarray]:
         return model.feedforward
     if callable(model):
         return model
-    raise TypeError("plot_decision_boundary expects a model with .predict, or a function X -> scores")
+    raise ConfigError("plot_decision_boundary expects a model with .predict, or a function X -> scores")
 
 
 def class_probabilities(scores: np.ndarray) -> np.ndarray:
@@ -58,7 +59,7 @@ def plot_decision_boundary(model, X, y, *, resolution: int = 250, padding: float
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"plot_decision_boundary needs 2-D points of shape (N, 2); got {X.shape}")
+        raise ShapeError(f"plot_decision_boundary needs 2-D points of shape (N, 2); got {X.shape}")
     labels = np.asarray(y).reshape(len(X), -1)
     labels = labels.argmax(axis=1) if labels.shape[1] > 1 else np.rint(labels[:, 0]).astype(int)
     predict = _predictor(model)

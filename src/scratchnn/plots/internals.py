@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError
 from ._style import COLORS, new_figure, styled
 
 
@@ -55,7 +56,7 @@ def layer_statistics(model, x, y=None) -> list[dict]:
         stats.append(s)
     if y is not None:
         if getattr(model, "loss", None) is None:
-            raise ValueError("layer_statistics: gradients need a compiled model (model.compile(loss=...))")
+            raise ConfigError("layer_statistics: gradients need a compiled model (model.compile(loss=...))")
         target = model.loss.prepare_targets(np.asarray(y), model.dtype)
         model.loss.forward(h, target)
         grads: list = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import DataError, ShapeError
 from ._style import new_figure, styled
 
 
@@ -25,9 +26,9 @@ def plot_regression(y_true, y_pred, *, title: str | None = "Predicted vs true") 
     t = np.asarray(y_true, dtype=np.float64).reshape(-1)
     p = np.asarray(y_pred, dtype=np.float64).reshape(-1)
     if len(t) != len(p) or len(t) == 0:
-        raise ValueError(f"plot_regression: {len(t)} true values but {len(p)} predictions")
+        raise ShapeError(f"plot_regression: {len(t)} true values but {len(p)} predictions")
     if not (np.isfinite(t).all() and np.isfinite(p).all()):
-        raise ValueError("plot_regression: the values must be finite")
+        raise DataError("plot_regression: the values must be finite")
     r = p - t
     ss = float(np.sum((t - t.mean()) ** 2))
     r2 = 1.0 - float(np.sum(r ** 2)) / ss if ss > 0 else float("nan")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError, DataError
 from ._style import new_figure, styled
 
 
@@ -11,7 +12,7 @@ def _as_dict(history) -> dict[str, list[float]]:
     if hasattr(history, "history") and isinstance(history.history, dict):
         history = history.history
     if not isinstance(history, dict):
-        raise TypeError(f"plot_history expects a History or a dict of lists; got {type(history).__name__}")
+        raise ConfigError(f"plot_history expects a History or a dict of lists; got {type(history).__name__}")
     return {k: list(map(float, v)) for k, v in history.items() if k != "epoch"}
 
 
@@ -36,7 +37,7 @@ def plot_history(history, title: str | None = "Training history") -> Figure:
     show_lr = lr is not None and len(lr) > 1 and not np.allclose(lr, lr[0])
     n = len(names) + int(show_lr)
     if n == 0:
-        raise ValueError("plot_history: the history is empty (train the model first)")
+        raise DataError("plot_history: the history is empty (train the model first)")
     fig = new_figure(4.2 * n, 3.4)
     axes = fig.subplots(1, n, squeeze=False)[0]
     for ax, name in zip(axes, names):

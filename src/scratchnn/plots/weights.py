@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..errors import ConfigError, ShapeError
 from ._style import grid_shape, new_figure, styled
 
 
@@ -17,18 +18,18 @@ def first_layer_filters(model_or_weights, image_shape=None) -> np.ndarray:
     if hasattr(w, "layers"):
         layer = next((lay for lay in w.layers if "W" in getattr(lay, "params", {})), None)
         if layer is None:
-            raise ValueError("plot_first_layer_weights: the model has no layer with weights 'W'")
+            raise ConfigError("plot_first_layer_weights: the model has no layer with weights 'W'")
         w = layer.params["W"]
     w = np.asarray(w, dtype=np.float64)
     if w.ndim == 4:
         return w[:, 0]
     if w.ndim != 2:
-        raise ValueError(f"plot_first_layer_weights: expected a (D, K) or (K, C, kh, kw) array; got {w.shape}")
+        raise ShapeError(f"plot_first_layer_weights: expected a (D, K) or (K, C, kh, kw) array; got {w.shape}")
     d, k = w.shape
     if image_shape is None:
         side = int(round(d ** 0.5))
         if side * side != d:
-            raise ValueError(f"plot_first_layer_weights: {d} inputs are not a square image; pass image_shape")
+            raise ShapeError(f"plot_first_layer_weights: {d} inputs are not a square image; pass image_shape")
         image_shape = (side, side)
     if int(np.prod(image_shape)) != d:
         raise ValueError(f"plot_first_layer_weights: image_shape {tuple(image_shape)} does not hold {d} inputs")
