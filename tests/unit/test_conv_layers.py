@@ -300,3 +300,19 @@ def test_zoo_cnn_builds_for_any_image_size():
     assert default_training("cnn")["epochs"] == 5
     with pytest.raises(ConfigError, match="input_shape must be"):
         build_model("cnn", (784,))
+
+
+def test_zoo_resnet_is_a_residual_graph_that_trains_and_round_trips(tmp_path, rng):
+    from scratchnn.applications.zoo import build_model, default_training
+
+    model = build_model("resnet", (3, 8, 8), n_classes=4, seed=0, channels=(4, 8))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert isinstance(model, sn.Model) and "Add" in kinds and kinds.count("ResidualBlock") == 3
+    assert model.output_shape == (4,) and default_training("resnet")["epochs"] == 4
+    x, y = rng.standard_normal((16, 3, 8, 8)).astype(np.float32), rng.integers(0, 4, 16)
+    model.compile(sn.losses.SoftmaxCrossEntropy(), sn.optimizers.Adam(lr=0.01))
+    before = model.evaluate(x, y)["loss"]
+    model.fit(x, y, epochs=5, batch_size=16, verbose=0)
+    assert model.evaluate(x, y)["loss"] < before
+    model.save(tmp_path / "r.npz")
+    np.testing.assert_array_equal(sn.load_model(tmp_path / "r.npz").predict(x), model.predict(x))

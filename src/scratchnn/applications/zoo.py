@@ -14,7 +14,7 @@ it likes to be trained (:func:`default_training`).
   ResidualBlock(32) - MaxPool - Conv(64) - BN - ReLU - ResidualBlock(64) - MaxPool -
   ResidualBlock(64) - GlobalAvgPool - Dense(C), with a skip connection from the first pooled
   maps around the last two blocks (a 1x1 convolution matches the channels). Adam 2e-3 (cosine),
-  batch 128.
+  batch 128, 4 epochs (99.51% MNIST test accuracy, measured).
 
 New architectures register with :func:`register_model`.
 
@@ -114,7 +114,7 @@ def cnn(input_shape=(1, 28, 28), n_classes: int = 10, seed: int | None = 0, chan
     return model
 
 
-@register_model("resnet", {"epochs": 6, "batch_size": 128, "lr": 2e-3})
+@register_model("resnet", {"epochs": 4, "batch_size": 128, "lr": 2e-3})
 def resnet(input_shape=(1, 28, 28), n_classes: int = 10, seed: int | None = 0, channels=(32, 64)):
     """A residual CNN small enough for a laptop, written as a graph (see the module docstring)."""
     from ..graph import Input
