@@ -23,7 +23,8 @@ from .errors import (
 from .gradcheck import GradcheckReport, gradcheck
 from .graph import Input
 from .io import load_model, save_model
-from .model import Model, Sequential
+from .model import Model
+from .sequential import Sequential
 
 __all__ = [
     "__version__", "Model", "Input", "Sequential", "NeuralNetwork", "load_model", "save_model", "gradcheck",

@@ -28,8 +28,8 @@ import numpy as np
 
 from .layers import Dense, Sigmoid
 from .losses import MeanSquaredError
-from .model import Sequential
 from .optimizers import SGD
+from .sequential import Sequential
 from .validation import as_float_array, as_target_array, check_same_length
 
 

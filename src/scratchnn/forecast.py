@@ -16,7 +16,7 @@ from .applications.forecasting import (  # noqa: F401
     fit_many,
 )
 from .datasets.timeseries import Scaler
-from .model import Sequential
+from .sequential import Sequential
 
 
 def predict_windows(model: Sequential, X: np.ndarray, scaler: Scaler, relative: bool = True) -> np.ndarray:

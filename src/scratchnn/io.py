@@ -75,7 +75,7 @@ from .backend import get_device
 from .callbacks import History
 from .errors import ModelFileError, ScratchnnError
 from .graph import Input
-from .model import Model, Sequential
+from .model import Model
 from .registry import LAYERS, LOSSES, OPTIMIZERS
 from .savefile import (  # noqa: F401  (re-exported: the writing half of the format)
     FORMAT,
@@ -85,6 +85,7 @@ from .savefile import (  # noqa: F401  (re-exported: the writing half of the for
     model_to_config,
     save_model,
 )
+from .sequential import Sequential
 
 READABLE_VERSIONS = (1, 2)
 #: Upper bounds that keep a hostile file from making us allocate without limit.

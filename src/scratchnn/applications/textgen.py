@@ -36,7 +36,7 @@ from ..layers.positional_embedding import PositionalEmbedding
 from ..layers.recurrent import RecurrentBase
 from ..layers.sinusoidal import SinusoidalPositionalEncoding
 from ..layers.transformer import TransformerBlock
-from ..model import Sequential
+from ..sequential import Sequential
 
 __all__ = [
     'CELLS', 'bits_per_char', 'build_char_lm', 'build_char_transformer', 'context_length',

@@ -31,7 +31,8 @@ from collections.abc import Callable
 
 from ..errors import ConfigError
 from ..layers import Dense, Dropout, ReLU
-from ..model import Model, Sequential
+from ..model import Model
+from ..sequential import Sequential
 
 __all__ = [
     'MODELS', 'TRAINING_DEFAULTS', 'build_model', 'cnn', 'default_training', 'mlp',

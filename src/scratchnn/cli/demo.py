@@ -82,8 +82,8 @@ def _toy(args, out: Path) -> int:
     from .. import losses, optimizers
     from ..datasets import TOY
     from ..layers import Dense, ReLU
-    from ..model import Sequential
     from ..plots import plot_decision_boundary, plot_history
+    from ..sequential import Sequential
 
     kwargs = {"n_samples": 600, "seed": args.seed}
     if args.name == "spirals":

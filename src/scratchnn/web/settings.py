@@ -205,7 +205,7 @@ def make_data(s: PlaygroundSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def build_model(s: PlaygroundSettings):
     """The compiled :class:`~scratchnn.Sequential` of :func:`python_code`, built for 2 inputs."""
     from .. import layers, losses, optimizers
-    from ..model import Sequential
+    from ..sequential import Sequential
 
     act = getattr(layers, ACTIVATIONS[s.activation])
     stack, d = [], 2

@@ -18,7 +18,7 @@ from ... import callbacks, optimizers
 from ...atomic import atomic_write
 from ...errors import ConfigError, ModelFileError
 from ...io import load_model
-from ...model import Sequential
+from ...sequential import Sequential
 from .nbeats import NBeats
 from .networks import build_network, check_kind, network_inputs
 

@@ -14,7 +14,7 @@ are backcast.
 Backward pass, with g_b = dL/dx_b and g_{B+1} = 0: for b = B .. 1,
 d theta_b = [-g_{b+1}, dL/dy_hat] and g_b = g_{b+1} + (dL/d input of block b)[:, :L].
 
-Each block is an ordinary :class:`~scratchnn.model.Sequential` (so it saves and loads as a
+Each block is an ordinary :class:`~scratchnn.sequential.Sequential` (so it saves and loads as a
 normal model file); the residual wiring and the training loop (Adam, shuffled mini-batches,
 MSE, early stopping on the validation loss with the best weights kept) are here.
 """
@@ -28,7 +28,7 @@ import numpy as np
 from ... import layers, losses, optimizers
 from ...errors import ConfigError
 from ...io import load_model
-from ...model import Sequential
+from ...sequential import Sequential
 
 
 class NBeats:

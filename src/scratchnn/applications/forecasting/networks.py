@@ -15,7 +15,7 @@ import numpy as np
 
 from ... import layers
 from ...errors import ConfigError
-from ...model import Sequential
+from ...sequential import Sequential
 
 CELLS = layers.CELLS
 KINDS = ("mlp", "nbeats", *CELLS)
