@@ -40,6 +40,7 @@ from .errors import ConfigError, NotBuiltError, ShapeError, TrainingDivergedErro
 from .graph import Node, SymbolicTensor, collect_nodes
 from .layers.base import Layer
 from .savefile import save_model
+from .threads import step_threads
 from .validation import as_float_array, as_target_array, check_same_length, check_targets
 
 
@@ -217,6 +218,8 @@ class Model:
             grads[k] = flat_g[offset:offset + n].reshape(p.shape)
             offset += n
         self.flat_params, self.flat_grads = flat, flat_g
+        #: Whether a step runs with the BLAS on one thread (:func:`scratchnn.threads.step_threads`).
+        self._uses_thread_pool = any(sub.uses_thread_pool for layer in self.layers for _, sub in layer.walk())
 
     def to(self, device: str | Device) -> Model:
         """Move the model -- weights, gradients, buffers, optimizer state -- to ``device``
@@ -452,7 +455,7 @@ class Model:
         # With check_finite, overflow and NaN are detected below, so NumPy need not warn on the way.
         guard = (np.errstate(over="ignore", invalid="ignore", divide="ignore") if check_finite
                  else contextlib.nullcontext())
-        with guard:
+        with guard, step_threads(self._uses_thread_pool):
             y_hat, loss = None, 0.0
             if not idle:
                 y_hat = self.forward(x, training=True)
@@ -706,7 +709,8 @@ class Model:
         put, get = self.device.put, self.device.get
         outs = []
         for i in range(0, n, batch_size):  # one copy in and one out per batch
-            y = self.forward(self._unwrap([put(a[i:i + batch_size]) for a in xs]), training=False)
+            with step_threads(self._uses_thread_pool):
+                y = self.forward(self._unwrap([put(a[i:i + batch_size]) for a in xs]), training=False)
             outs.append(get(y) if len(self.outputs) == 1 else [get(o) for o in y])
         if len(self.outputs) == 1:
             return outs[0] if len(outs) == 1 else np.concatenate(outs)

@@ -175,3 +175,40 @@ def test_adam_converges_on_a_quadratic():
     for _ in range(500):
         opt.step([("0/w", p, 2 * p.copy())])
     assert np.abs(p).max() < 1e-2 and math.isfinite(p.sum())
+
+
+@pytest.mark.parametrize("make", [lambda: O.SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+                                  lambda: O.AdaGrad(lr=0.1), lambda: O.RMSProp(lr=0.01, momentum=0.5),
+                                  lambda: O.Adam(lr=0.01, clip_norm=1.0), lambda: O.AdamW(lr=0.01)],
+                         ids=["sgd-nesterov", "adagrad", "rmsprop", "adam", "adamw"])
+def test_fused_update_split_among_threads_equals_one_pass(make, monkeypatch, rng):
+    """A flat buffer updated in slices on 3 threads equals one pass, bit for bit, and SGD's
+    momentum buffer (created lazily inside the slices) is put together whole."""
+    from scratchnn import optimizers, threads
+
+    n = 1000
+    layout = [("0/W", 0, (20, 30)), ("0/b", 600, (400,))]
+    grads = [rng.standard_normal(n) for _ in range(3)]
+    reference, p_ref = make(), np.linspace(-1.0, 1.0, n)  # per-parameter steps, no flat buffer
+    views = [(key, p_ref[off:off + math.prod(shape)].reshape(shape), off, shape) for key, off, shape in layout]
+    for g in grads:
+        reference.step([(key, v, g[off:off + math.prod(shape)].reshape(shape)) for key, v, off, shape in views])
+    results = []
+    monkeypatch.setattr(optimizers, "SPLIT_MIN_SIZE", 64)
+    try:
+        for n_threads in (1, 3):
+            threads.set_num_threads(n_threads)
+            opt, p = make(), np.linspace(-1.0, 1.0, n)
+            for g in grads:
+                opt.step_flat(p, g.copy(), layout)
+            results.append((p, {k: dict(s) for k, s in opt.state.items()}))
+    finally:
+        threads.set_num_threads(None)
+    (p1, s1), (p3, s3) = results
+    np.testing.assert_array_equal(p1, p3)
+    np.testing.assert_allclose(p1, p_ref, rtol=1e-8, atol=1e-12)  # (clipping sums the norm in another order)
+    assert s1.keys() == s3.keys() == reference.state.keys()
+    for key in s1:
+        assert s1[key].keys() == s3[key].keys() == reference.state[key].keys()
+        for slot in s1[key]:
+            np.testing.assert_array_equal(s1[key][slot], s3[key][slot])

@@ -68,6 +68,11 @@ class Layer:
     #: How many input tensors ``forward`` takes: 1 (an array) or, for merge layers, a
     #: list of arrays (``None`` for "two or more").
     num_inputs: int | None = 1
+    #: Whether the layer splits its work over the batch among scratchnn's own threads
+    #: (:func:`scratchnn.threads.batch_parallel`: convolutions, pooling, recurrent loops).
+    #: A model holding such a layer runs each step with the BLAS on one thread
+    #: (:func:`scratchnn.threads.step_threads`).
+    uses_thread_pool: bool = False
 
     def __init__(self, *, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):

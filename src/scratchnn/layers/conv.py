@@ -42,6 +42,7 @@ class _ConvND(Layer):
     """Shared configuration and weights of Conv1D and Conv2D."""
 
     ndim = 2
+    uses_thread_pool = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding="valid",
                  dilation=1, use_bias: bool = True, kernel_initializer: str = "he_uniform",

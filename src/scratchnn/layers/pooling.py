@@ -18,6 +18,7 @@ class _Pool2D(Layer):
     """Shared configuration of MaxPool2D and AvgPool2D."""
 
     ndim = 2
+    uses_thread_pool = True
 
     def __init__(self, kernel_size=2, stride=None, padding=0, *, name: str | None = None) -> None:
         super().__init__(name=name)

@@ -67,6 +67,7 @@ class RecurrentBase(Layer):
     gates: int = 1
     #: Number of state arrays (1: h; 2: h and c for the LSTM).
     n_states: int = 1
+    uses_thread_pool = True
 
     def __init__(self, input_size: int, hidden_size: int, return_sequences: bool = False,
                  *, name: str | None = None) -> None:
