@@ -224,6 +224,13 @@ def layer_profile(model, x, y, threads: int, cpu: bool = False, repeats: int = 2
     except ImportError:  # a scratchnn from before scratchnn.threads: profiling it for a before/after
         from scratchnn.functional.conv import set_num_threads
 
+    try:  # each step under the model's thread policy, as train_step runs it
+        from scratchnn.threads import step_threads
+        policy = lambda: step_threads(model._uses_thread_pool)  # noqa: E731
+    except ImportError:  # a scratchnn from before the policy
+        import contextlib
+        policy = contextlib.nullcontext
+
     clock = time.perf_counter
     if cpu:
         threads, clock = 1, time.thread_time
@@ -235,27 +242,28 @@ def layer_profile(model, x, y, threads: int, cpu: bool = False, repeats: int = 2
 
     with threadpool_limits(threads):
         for _ in range(repeats + 2):
-            t_step = clock()
-            h = x
-            for i, layer in enumerate(model.layers):
+            with policy():
+                t_step = clock()
+                h = x
+                for i, layer in enumerate(model.layers):
+                    t = clock()
+                    h = layer(h, True)
+                    note(f"f{i}", t)
                 t = clock()
-                h = layer(h, True)
-                note(f"f{i}", t)
-            t = clock()
-            model.loss.forward(h, y)
-            d = model.loss.backward()
-            note("loss", t)
-            for i in reversed(range(len(model.layers))):
+                model.loss.forward(h, y)
+                d = model.loss.backward()
+                note("loss", t)
+                for i in reversed(range(len(model.layers))):
+                    t = clock()
+                    d = model.layers[i].backward(d)
+                    note(f"b{i}", t)
                 t = clock()
-                d = model.layers[i].backward(d)
-                note(f"b{i}", t)
-            t = clock()
-            if hasattr(model.optimizer, "step_flat"):  # as train_step does: one fused update
-                model.optimizer.step_flat(model.flat_params, model.flat_grads, model.flat_layout)
-            else:  # a scratchnn from before the flat buffers (for a before/after profile)
-                model.optimizer.step(model.parameters())
-            note("optimizer", t)
-            note("step", t_step)
+                if hasattr(model.optimizer, "step_flat"):  # as train_step does: one fused update
+                    model.optimizer.step_flat(model.flat_params, model.flat_grads, model.flat_layout)
+                else:  # a scratchnn from before the flat buffers (for a before/after profile)
+                    model.optimizer.step(model.parameters())
+                note("optimizer", t)
+                note("step", t_step)
     stat = {k: (1000 * median(v[2:]), 1000 * min(v[2:])) for k, v in times.items()}
     fmt = lambda k: f"{stat[k][0]:.2f} ({stat[k][1]:.2f})"
     rows = [(f"{i}: {type(layer).__name__}", fmt(f"f{i}"), fmt(f"b{i}"),

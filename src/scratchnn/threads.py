@@ -30,8 +30,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
 
 from .errors import ConfigError
 
@@ -40,7 +43,8 @@ from .errors import ConfigError
 #: (64 x 256) x (256 x 1024) product (16.8 M multiply-adds) is below it.
 SMALL_PRODUCT_MACS = 1 << 25
 
-_state: dict = {"n": None, "pool": None, "controller": None}
+_POOL_PREFIX = "scratchnn-pool"
+_state: dict = {"n": None, "pool": None, "controller": None, "held": False}
 
 
 def set_num_threads(n: int | None) -> None:
@@ -70,6 +74,16 @@ def blas_single_thread():
     return _state["controller"].limit(limits=1, user_api="blas")
 
 
+@contextlib.contextmanager
+def _held_step():
+    with blas_single_thread():
+        _state["held"] = True
+        try:
+            yield
+        finally:
+            _state["held"] = False
+
+
 def step_threads(uses_thread_pool: bool):
     """Context for one training or inference step of a model.
 
@@ -81,9 +95,33 @@ def step_threads(uses_thread_pool: bool):
     faster on 2 quiet cores (1,720 -> 2,570 samples/s) and the char-LSTM 8 % faster. Other
     models (MLPs, attention) keep the BLAS's threads for their large products.
     """
-    if uses_thread_pool and get_num_threads() > 1:
-        return blas_single_thread()
+    if uses_thread_pool and get_num_threads() > 1 and not _state["held"]:
+        return _held_step()
     return contextlib.nullcontext()
+
+
+#: Products of at least this many multiply-adds are split among the pool by :func:`matmul`
+#: while a step holds the BLAS to one thread (a (128 x 3136) x (3136 x 128) product is 51 M).
+SPLIT_PRODUCT_MACS = 1 << 22
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` for 2-D ``a``, the rows of the result shared among the threads when needed.
+
+    Inside a step that holds the BLAS to one thread (:func:`step_threads`), a large product
+    -- a recurrent layer's input projection and weight gradients, a Dense layer of a CNN --
+    would run on one core; here each thread computes its own rows of the result on a
+    one-thread BLAS. Elsewhere it is ``np.matmul``, which the BLAS splits by itself. Each
+    row of the result is computed the same way in both cases (one BLAS call over the same
+    inner dimension), whatever the number of threads.
+    """
+    m, k = a.shape
+    if not _state["held"] or type(a) is not np.ndarray or m * k * b.shape[1] < SPLIT_PRODUCT_MACS:
+        return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty((m, b.shape[1]), dtype=np.result_type(a, b))
+    batch_parallel(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), m, min_rows=8)
+    return out
 
 
 def small_products(macs: int):
@@ -103,12 +141,12 @@ def batch_parallel(fn: Callable[[int, int], None], n: int, min_rows: int = 8, gr
     one equal slice. While several threads run, the BLAS is held to one thread.
     """
     parts = min(get_num_threads(), n // max(1, min_rows))
-    if parts <= 1:
+    if parts <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):  # (nested: no deadlock)
         fn(0, n)
         return
     pool, pid, size = _state["pool"] or (None, None, 0)
     if pool is None or pid != os.getpid() or size < parts - 1:  # (a forked child has no workers)
-        pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="scratchnn")
+        pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix=_POOL_PREFIX)
         _state["pool"] = (pool, os.getpid(), parts - 1)
     if grain is None:
         bounds = [n * i // parts for i in range(parts + 1)]

@@ -69,3 +69,35 @@ def test_batch_parallel_covers_every_item_once(two_threads):
     threads.batch_parallel(work, 1000, min_rows=10, grain=7)
     threads.batch_parallel(work, 1000, min_rows=10)
     np.testing.assert_array_equal(hits, 2)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_matmul_splits_rows_inside_a_held_step_and_equals_numpy(transposed, two_threads, monkeypatch, rng):
+    monkeypatch.setattr(threads, "SPLIT_PRODUCT_MACS", 1)
+    a = rng.standard_normal((40, 30)).astype(np.float32)
+    a = np.ascontiguousarray(a.T).T if transposed else a  # a transposed view, as dW = x.T @ dy
+    b = rng.standard_normal((30, 20)).astype(np.float32)
+    calls = []
+    real = threads.batch_parallel
+    monkeypatch.setattr(threads, "batch_parallel", lambda fn, n, **kw: (calls.append(n), real(fn, n, **kw)))
+    with threads.step_threads(True):
+        split = threads.matmul(a, b)
+        out = np.empty((40, 20), np.float32)
+        assert threads.matmul(a, b, out=out) is out
+    assert calls == [40, 40]
+    plain = threads.matmul(a, b)  # outside a held step: np.matmul, the BLAS's own threads
+    assert calls == [40, 40]
+    np.testing.assert_allclose(split, plain, rtol=1e-5)
+    np.testing.assert_array_equal(split, out)
+
+
+def test_batch_parallel_inside_a_pool_thread_runs_in_that_thread(two_threads):
+    seen = []
+
+    def inner(lo, hi):
+        seen.append((lo, hi))
+
+    threads.batch_parallel(lambda lo, hi: threads.batch_parallel(inner, 100, min_rows=10), 100, min_rows=10)
+    # no deadlock, and each of the two outer slices covered the inner range once (the pool
+    # thread's whole, in that thread)
+    assert sum(hi - lo for lo, hi in seen) == 200 and (0, 100) in seen

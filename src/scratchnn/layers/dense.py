@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import checks, initializers
 from ..registry import register_layer
+from ..threads import matmul
 from .base import Layer
 
 
@@ -71,7 +72,8 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         self.cache = x
-        y = x @ self.params["W"]
+        # threads.matmul: x @ W, split among the threads inside a step that holds the BLAS
+        y = matmul(x.reshape(-1, self.in_features), self.params["W"]).reshape(*x.shape[:-1], self.out_features)
         if self.use_bias:
             y += self.params["b"]
         return y
@@ -80,12 +82,12 @@ class Dense(Layer):
         x = self.cache
         x2 = x.reshape(-1, self.in_features)
         dy2 = dy.reshape(-1, self.out_features)
-        np.matmul(x2.T, dy2, out=self.grads["W"])
+        matmul(x2.T, dy2, out=self.grads["W"])
         if self.use_bias:
             np.sum(dy2, axis=0, out=self.grads["b"])
         if not self.input_grad_required:
             return None  # first layer of a model: dx is never used, skip a third of the work
-        return dy @ self.params["W"].T
+        return matmul(dy2, self.params["W"].T).reshape(dy.shape[:-1] + (self.in_features,))
 
     def get_config(self):
         return {**super().get_config(), "in_features": self.in_features,

@@ -164,7 +164,7 @@ class RecurrentBase(Layer):
         """Time-major input (T, N, D) and its projection Z = x W + b, (T, N, G H)."""
         N, T, D = x.shape
         xt = contiguous(x.transpose(1, 0, 2), self.dtype)
-        Z = xt.reshape(T * N, D) @ (self.params["W"] if W is None else W)
+        Z = threads.matmul(xt.reshape(T * N, D), self.params["W"] if W is None else W)
         Z += self.params["b"] if b is None else b
         return xt, Z.reshape(T, N, -1)
 
@@ -183,10 +183,10 @@ class RecurrentBase(Layer):
         """dW = X^T dZx, db = sum dZx, dU = H_prev^T dZh (one product each); returns dx (N, T, D)."""
         T, N, D = xt.shape
         flat = dZx.reshape(T * N, -1)
-        np.matmul(xt.reshape(T * N, D).T, flat, out=self.grads["W"])
+        threads.matmul(xt.reshape(T * N, D).T, flat, out=self.grads["W"])
         np.sum(flat, axis=0, out=self.grads["b"])
-        np.matmul(hs[:-1].reshape(T * N, -1).T, dZh.reshape(T * N, -1), out=self.grads["U"])
-        dx = (flat @ self.params["W"].T).reshape(T, N, D)
+        threads.matmul(hs[:-1].reshape(T * N, -1).T, dZh.reshape(T * N, -1), out=self.grads["U"])
+        dx = threads.matmul(flat, self.params["W"].T).reshape(T, N, D)
         return contiguous(dx.transpose(1, 0, 2))
 
 
