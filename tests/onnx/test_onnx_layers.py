@@ -13,10 +13,9 @@ pytest.importorskip("onnx.checker")
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from onnx_cases import layer_cases, measure, model_for_layer  # noqa: E402
-
 import scratchnn.onnx as sno  # noqa: E402
 from scratchnn.onnx.registry import NotExportable  # noqa: E402
+from tests.onnx.onnx_cases import layer_cases, measure, model_for_layer  # noqa: E402
 
 CASES = [pytest.param(name, case, id=f"{name}-{i}") for name, i, case in layer_cases()
          if not isinstance(sno.EXPORTERS.get(name), NotExportable)]

@@ -9,7 +9,10 @@ import inspect
 
 import numpy as np
 import pytest
-from torch_helpers import (
+
+import scratchnn as sn
+from scratchnn.registry import LAYERS
+from tests.reference.torch_helpers import (
     ATOL,
     compare,
     copy_param,
@@ -18,9 +21,6 @@ from torch_helpers import (
     run_torch,
     tt,
 )
-
-import scratchnn as sn
-from scratchnn.registry import LAYERS
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

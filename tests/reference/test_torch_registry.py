@@ -7,18 +7,13 @@ layer needs a twin or a stated reason in ``NO_TWIN``.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from torch_helpers import compare, float64_torch, tt
 
 from scratchnn.registry import LAYERS
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from layer_cases import LAYER_CASES  # noqa: E402
-from torch_twins import NO_TWIN, TORCH_TWINS  # noqa: E402
+from tests.layer_cases import LAYER_CASES  # noqa: E402
+from tests.reference.torch_helpers import compare, float64_torch, tt
+from tests.torch_twins import NO_TWIN, TORCH_TWINS  # noqa: E402
 
 torch = pytest.importorskip("torch")
 

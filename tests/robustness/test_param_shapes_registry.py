@@ -2,17 +2,12 @@
 loading a file can check a configuration's size before building it (see scratchnn.io)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import scratchnn as sn
 from scratchnn.registry import LAYERS
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from layer_cases import LAYER_CASES  # noqa: E402
+from tests.layer_cases import LAYER_CASES  # noqa: E402
 
 CASES = [(name, i, case) for name, cases in LAYER_CASES.items() for i, case in enumerate(cases)]
 

@@ -10,10 +10,10 @@ import json
 
 import numpy as np
 import pytest
-from layer_cases import LAYER_CASES, LOSS_CASES
 
 import scratchnn as sn
 from scratchnn.registry import LAYERS, LOSSES
+from tests.layer_cases import LAYER_CASES, LOSS_CASES
 
 
 def _flatten(cases: dict) -> list:

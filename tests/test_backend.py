@@ -7,17 +7,12 @@ must equal the CPU's bit for bit.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import scratchnn as sn
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from device_seam import DeviceMixError, StrictArray  # noqa: E402  (registers the "strict" device)
-from layer_cases import LAYER_CASES  # noqa: E402
+from tests.device_seam import DeviceMixError, StrictArray  # noqa: E402  (registers the "strict" device)
+from tests.layer_cases import LAYER_CASES  # noqa: E402
 
 L = sn.layers
 CASES = [pytest.param(name, i, id=f"{name}-{i}") for name in sorted(LAYER_CASES)
