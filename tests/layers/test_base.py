@@ -1,4 +1,5 @@
-"""The layer contract (layers/base.py): building on first call, names and describe."""
+"""The layer contract (layers/base.py): building on first call, names and describe, the
+param_shapes dry run."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,3 +27,12 @@ def test_layer_names_and_describe():
         L.ReLU(name=3)
     assert L.Dense(3, 2, name="fc").get_config()["name"] == "fc"
     assert "name" not in L.Dense(3, 2).get_config()
+
+
+def test_a_dry_run_allocates_nothing_for_a_huge_layer():
+    """param_shapes declares arrays without allocating them (every layer: the harness's
+    param-shapes check)."""
+    layer = sn.layers.Dense(2**40, 2**40)
+    assert layer.param_shapes((2**40,)) == {"W": (2**40, 2**40), "b": (2**40,)}
+    lstm = sn.layers.Bidirectional(sn.layers.LSTM(2**30, 2**30))
+    assert lstm.param_shapes((5, 2**30))["bw/U"] == (2**30, 4 * 2**30)
