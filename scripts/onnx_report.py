@@ -20,14 +20,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "onnx")]
+sys.path[:0] = [str(ROOT)]
 
 import onnxruntime  # noqa: E402
-from onnx_cases import BATCH_SIZES, MODEL_CASES, build_model_case, layer_cases, measure, model_for_layer  # noqa: E402
 
 import scratchnn as sn  # noqa: E402
 import scratchnn.onnx as sno  # noqa: E402
 from scratchnn.registry import LAYERS  # noqa: E402
+from tests.onnx.onnx_cases import BATCH_SIZES, MODEL_CASES, build_model_case, layer_cases, measure, model_for_layer  # noqa: E402
 
 
 def trained(path: str) -> dict:

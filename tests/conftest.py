@@ -1,7 +1,6 @@
 """Shared test fixtures and helpers.
 
-Tests are split by what they need: ``tests/unit`` (NumPy only), ``tests/reference``
-(PyTorch, skipped where torch is absent), ``tests/robustness``, ``tests/integration``.
+Tests are laid out like the source (tests/README.md says where a new test goes).
 Data sets are looked up in ``SCRATCHNN_TEST_DATA`` or ``../shared/data`` beside the
 checkout; tests that need them skip with a reason where absent.
 """

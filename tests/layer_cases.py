@@ -1,13 +1,13 @@
 """One example instance and input shape for every registered layer: its test entry.
 
-Each entry drives every generic check: the float64 gradient check, the config round trip,
-save/load, dtype, the declared-shapes dry run (tests/robustness), the ONNX export
-(tests/onnx) and the comparison with its PyTorch twin (``tests/torch_twins.py``, keyed by
-the same class name; tests/reference/test_torch_registry.py).
+Each entry drives every check of the layer harness (``tests/layers/harness.py``, run by
+``tests/layers/test_every_layer.py``): the float64 gradient check, the config round trip,
+output shapes and dtypes, gradients that overwrite, save/load, the declared-shapes dry run,
+the 'strict' device, the comparison with its PyTorch twin (``tests/torch_twins.py``, keyed by
+the same class name) and the ONNX export.
 
-``tests/unit/test_gradcheck_registry.py`` fails when a class in
-``scratchnn.registry.LAYERS`` has no entry here, so no new layer can skip the
-gradient check, the config round trip or the save/load test. Add one line per
+``tests/layers/test_every_layer.py`` fails when a class in ``scratchnn.registry.LAYERS`` has
+no entry here, so no new layer can skip a check. Add one line per
 new layer: ``"ClassName": [(factory, per-sample input shape, kwargs for the
 check), ...]`` (several cases allowed). ``kwargs`` may hold ``training=True``,
 ``input="positive"`` (floats in [0.5, 2)), ``input="int"`` (integers in [0, 10)) or

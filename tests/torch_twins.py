@@ -4,7 +4,7 @@
 float64 example instances of ``tests/layer_cases.py``; ``forward(*torch_inputs)`` computes
 the same function in torch with the layer's weights copied in, and ``grads()`` (called after
 torch's backward) returns torch's parameter gradients **in our layout**, keyed as
-``layer.all_params()``. ``tests/reference/test_torch_registry.py`` runs every case of every
+``layer.all_params()``. The layer harness (``tests/layers/harness.py``, check "torch") runs every case of every
 layer through it (outputs, input gradients, every parameter gradient, float64, 1e-8) and
 fails when a registered layer has neither a twin nor an entry in :data:`NO_TWIN`.
 

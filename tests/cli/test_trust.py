@@ -174,10 +174,8 @@ def test_transparent_images_are_judged_by_their_ink(tmp_path):
 
 
 def test_a_bomb_is_refused_from_its_header_without_pillows_warning(tmp_path, recwarn):
-    sys.path.insert(0, str(Path(__file__).parents[1] / "robustness"))
-    from test_cli_table import png_bomb
-
     from scratchnn.datasets.images import load_digit_image
+    from tests.robustness.test_cli_table import png_bomb
     png_bomb(tmp_path / "b.png", 12_000, 12_000, full=False)
     with pytest.raises(sn.DataError, match=r"b\.png is 12000x12000 pixels"):
         load_digit_image(tmp_path / "b.png")

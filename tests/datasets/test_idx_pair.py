@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from own_data import idx_pair
 
 from scratchnn.datasets import load_idx_pair, read_idx, write_idx
 from scratchnn.datasets.idx_pair import find_idx_pair
 from scratchnn.errors import DataError
+from tests.datasets.own_data import idx_pair
 
 
 def test_any_size_pair_with_numbered_classes(tmp_path):

@@ -5,13 +5,13 @@ import os
 
 import numpy as np
 import pytest
-from own_data import pattern, png_folder
 from PIL import Image
 
 import scratchnn as sn
 from scratchnn.datasets import ImageFolderStream, load_image_folder
 from scratchnn.datasets import image_folder as imf
 from scratchnn.errors import ConfigError, DataError
+from tests.datasets.own_data import pattern, png_folder
 
 
 def test_classes_shapes_and_a_stratified_seeded_split(tmp_path):

@@ -19,10 +19,8 @@ import pytest
 pytest.importorskip("mpi4py")
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import mpi_worker as W
-
 import scratchnn as sn
+from tests.distributed import mpi_worker as W
 
 MPIEXEC = shutil.which("mpiexec") or shutil.which(str(Path(sys.executable).parent / "mpiexec"))
 pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="mpiexec not found (pip install '.[mpi]')")

@@ -8,10 +8,10 @@ whole-model cases are in :data:`MODEL_CASES`. Everything is compared with
 from __future__ import annotations
 
 import numpy as np
-from layer_cases import LAYER_CASES
 
 import scratchnn as sn
 from scratchnn.registry import LAYERS
+from tests.layer_cases import LAYER_CASES
 
 L = sn.layers
 BATCH_SIZES = (1, 3, 17)

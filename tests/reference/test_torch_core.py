@@ -1,4 +1,4 @@
-"""Core layers, losses, optimizers, clipping and schedules against PyTorch, in float64.
+"""Small models, losses, optimizers, clipping, schedules and fit against PyTorch, in float64.
 
 Tolerance: max abs diff < 1e-8 after weights are copied across (``torch_helpers.ATOL``).
 Skipped where torch is absent.
@@ -9,18 +9,15 @@ import inspect
 
 import numpy as np
 import pytest
-from torch_helpers import (
+
+import scratchnn as sn
+from tests.reference.torch_helpers import (
     ATOL,
     compare,
     copy_param,
     float64_torch,
-    run_layer,
-    run_torch,
     tt,
 )
-
-import scratchnn as sn
-from scratchnn.registry import LAYERS
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -33,62 +30,14 @@ def _torch_float64():
         yield
 
 
-# ------------------------------------------------------------------ layers
-# name -> (our layer factory, torch module factory, per-sample input shape)
-LAYER_PAIRS = {
-    "Dense": (lambda: L.Dense(5, 3), lambda: nn.Linear(5, 3), (5,)),
-    "Dense-nobias-seq": (lambda: L.Dense(4, 6, use_bias=False), lambda: nn.Linear(4, 6, bias=False), (7, 4)),
-    "Identity": (L.Identity, nn.Identity, (6,)),
-    "Sigmoid": (L.Sigmoid, nn.Sigmoid, (6,)),
-    "Tanh": (L.Tanh, nn.Tanh, (6,)),
-    "ReLU": (L.ReLU, nn.ReLU, (6,)),
-    "LeakyReLU": (L.LeakyReLU, nn.LeakyReLU, (6,)),
-    "LeakyReLU-0.2": (lambda: L.LeakyReLU(0.2), lambda: nn.LeakyReLU(0.2), (6,)),
-    "ELU": (L.ELU, nn.ELU, (6,)),
-    "ELU-0.5": (lambda: L.ELU(0.5), lambda: nn.ELU(0.5), (6,)),
-    "GELU-tanh": (L.GELU, lambda: nn.GELU(approximate="tanh"), (6,)),
-    "GELU-none": (lambda: L.GELU("none"), nn.GELU, (6,)),
-    "Softplus": (L.Softplus, nn.Softplus, (6,)),
-    "Softmax": (L.Softmax, lambda: nn.Softmax(dim=-1), (6,)),
-    "Softmax-axis1": (lambda: L.Softmax(axis=1), lambda: nn.Softmax(dim=1), (4, 5)),
-    "Dropout-eval": (lambda: L.Dropout(0.4), lambda: nn.Dropout(0.4).eval(), (6,)),
-}
-
-CORE_MODULES = ("scratchnn.layers.dense", "scratchnn.layers.activations", "scratchnn.layers.dropout")
-
-
-def test_every_core_layer_has_a_torch_reference():
-    core = {name for name, cls in LAYERS.items() if cls.__module__ in CORE_MODULES}
-    covered = {name.split("-")[0] for name in LAYER_PAIRS}
-    assert core - covered == set(), f"core layers without a PyTorch reference: {sorted(core - covered)}"
-
-
+# ------------------------------------------------------------------ models
+# (every layer alone: the harness's torch check, tests/layers/harness.py)
 def _copy_weights(ours, module):
     """Copy our parameters into the torch module (Dense W is Linear.weight transposed)."""
     if isinstance(module, nn.Linear):
         copy_param(module.weight, ours.params["W"].T)
         if module.bias is not None:
             copy_param(module.bias, ours.params["b"])
-
-
-@pytest.mark.parametrize("name", sorted(LAYER_PAIRS))
-def test_layer_matches_torch(name, rng):
-    make_ours, make_torch, shape = LAYER_PAIRS[name]
-    layer, module = make_ours(), make_torch()
-    layer.build(shape, np.random.default_rng(0), "float64")
-    _copy_weights(layer, module)
-    x = 3 * rng.standard_normal((4,) + shape)
-    ours = run_layer(layer, x, None)
-    dy = rng.standard_normal(ours.y.shape)
-    ours = run_layer(layer, x, dy)
-    theirs = run_torch(module, x, dy)
-    compare(f"{name} forward", ours.y, theirs.y)
-    compare(f"{name} dx", ours.dx, theirs.dx)
-    if isinstance(module, nn.Linear):
-        compare(f"{name} dW", ours.grads["W"], theirs.grads["weight"].T)
-        if "b" in ours.grads:
-            compare(f"{name} db", ours.grads["b"], theirs.grads["bias"])
-    assert set(ours.grads) == ({"W", "b"} & set(layer.params))
 
 
 def test_small_mlp_matches_torch(rng):

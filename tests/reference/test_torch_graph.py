@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from torch_helpers import compare, float64_torch, tt
 
 import scratchnn as sn
+from tests.reference.torch_helpers import compare, float64_torch, tt
 
 torch = pytest.importorskip("torch")
 L = sn.layers

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch_helpers import compare, float64_torch, run_torch, tt
 
 import scratchnn as sn
+from tests.reference.torch_helpers import compare, float64_torch, run_torch, tt
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

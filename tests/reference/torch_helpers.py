@@ -7,7 +7,7 @@ report: ``name: shape (3, 4) ok, dtype float64 ok, max abs diff 2.2e-16 (tol 1e-
 Typical use in a layer test::
 
     torch = pytest.importorskip("torch")
-    from torch_helpers import compare, run_layer, run_torch   # tests/reference is on sys.path
+    from tests.reference.torch_helpers import compare, run_layer, run_torch
 
     x = rng.standard_normal((4, 5)); dy = rng.standard_normal((4, 3))
     ours = run_layer(layer, x, dy)                      # forward, dx, grads (float64)

@@ -14,8 +14,7 @@ import pytest
 import scratchnn as sn
 
 cli = pytest.importorskip("scratchnn.cli")
-sys.path.insert(0, str(Path(__file__).parent))
-import fuzz_model_files as fz  # noqa: E402
+from tests.robustness import fuzz_model_files as fz  # noqa: E402
 
 L = sn.layers
 

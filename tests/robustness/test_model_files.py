@@ -18,9 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scratchnn as sn
-
-sys.path.insert(0, str(Path(__file__).parent))
-import fuzz_model_files as fz  # noqa: E402
+from tests.robustness import fuzz_model_files as fz  # noqa: E402
 
 L = sn.layers
 HERE = Path(__file__).parent

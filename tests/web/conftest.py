@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 
 import pytest
-from web_helpers import start_server, stop_server
+
+from tests.web.web_helpers import start_server, stop_server
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]

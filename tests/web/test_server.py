@@ -15,9 +15,8 @@ import pytest
 pytest.importorskip("starlette", reason="the [web] extra is not installed")
 pytest.importorskip("uvicorn", reason="the [web] extra is not installed")
 
-from web_helpers import start_server, stop_server
-
 from scratchnn.cli import main
+from tests.web.web_helpers import start_server, stop_server
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "web_load.py"
 

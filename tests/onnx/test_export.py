@@ -10,11 +10,10 @@ pytest.importorskip("onnx.checker")
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from onnx_cases import MODEL_CASES, build_model_case, make_input, measure  # noqa: E402
-
 import scratchnn as sn  # noqa: E402
 import scratchnn.onnx as sno  # noqa: E402
 from scratchnn.registry import LAYERS  # noqa: E402
+from tests.onnx.onnx_cases import MODEL_CASES, build_model_case, make_input, measure  # noqa: E402
 
 
 def _model(name):

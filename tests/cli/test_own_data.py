@@ -7,11 +7,11 @@ import os
 
 import numpy as np
 import pytest
-from own_data import idx_pair, pattern, png_folder, table_csv
 from PIL import Image
 
 import scratchnn as sn
 from scratchnn.cli import main
+from tests.datasets.own_data import idx_pair, pattern, png_folder, table_csv
 
 
 def one_line_error(capsys, rc, match):

@@ -7,12 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from own_data import table_csv
 
 from scratchnn.datasets import TablePreprocessor, load_csv_table
 from scratchnn.datasets.labeled import split_test
 from scratchnn.datasets.tabular import infer_task, read_csv, read_table_for_prediction
 from scratchnn.errors import ConfigError, DataError
+from tests.datasets.own_data import table_csv
 
 
 def raw_rows(path):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_plots_render import assert_real_png
 
 import scratchnn as sn
 from scratchnn import plots
+from tests.plots.test_plots_render import assert_real_png
 
 
 def test_attention_weights_and_maps(tmp_path):

@@ -1,82 +1,20 @@
-"""The GPU seam, tested on the CPU: every layer, fit, predict, save/load, gradcheck and export
-on the 'strict' device (tests/device_seam.py), whose arrays raise when they meet a host array.
+"""The GPU seam (scratchnn.backend), tested on the CPU: fit, predict, save/load, gradcheck and
+export on the 'strict' device (tests/device_seam.py), whose arrays raise when they meet a host array.
 
 Whatever would break on CuPy -- a host array created in a forward or backward pass and mixed
 with device data -- breaks here too. The strict device computes with NumPy, so its results
-must equal the CPU's bit for bit.
+must equal the CPU's bit for bit. Every layer alone on the device: the harness's device check
+(tests/layers/harness.py).
 """
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import scratchnn as sn
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from device_seam import DeviceMixError, StrictArray  # noqa: E402  (registers the "strict" device)
-from layer_cases import LAYER_CASES  # noqa: E402
+from tests.device_seam import DeviceMixError, StrictArray  # noqa: E402  (registers the "strict" device)
 
 L = sn.layers
-CASES = [pytest.param(name, i, id=f"{name}-{i}") for name in sorted(LAYER_CASES)
-         for i in range(len(LAYER_CASES[name]))]
-
-
-def _model(name, i, device):
-    factory, shape, _ = LAYER_CASES[name][i]
-    if isinstance(shape, list):
-        inputs = [sn.Input(s) for s in shape]
-        return sn.Model(inputs, factory()(inputs), seed=3, dtype="float64", device=device)
-    model = sn.Sequential([factory()], seed=3, dtype="float64", device=device)
-    model.build(shape)
-    return model
-
-
-def _inputs(name, i, rng):
-    _, shape, kwargs = LAYER_CASES[name][i]
-    shapes = shape if isinstance(shape, list) else [shape]
-    kind = kwargs.get("input", "normal")
-    xs = []
-    for s in shapes:
-        full = (4,) + tuple(s)
-        if isinstance(kind, str) and kind.startswith("labels:"):
-            xs.append(rng.integers(0, int(kind.split(":", 1)[1]), full).astype(np.float64))
-        elif kind == "positive":
-            xs.append(rng.uniform(0.5, 2.0, full))
-        else:
-            xs.append(rng.standard_normal(full))
-    return xs
-
-
-@pytest.mark.parametrize("name,i", CASES)
-def test_every_layer_runs_on_the_device_and_equals_the_cpu(name, i, rng):
-    training = LAYER_CASES[name][i][2].get("training", False)
-    xs = _inputs(name, i, rng)
-    results = {}
-    for device in ("cpu", "strict"):
-        model = _model(name, i, device)
-        for layer in model.layers:
-            layer.input_grad_required = True
-        dev = model.device
-        arg = [dev.put(a) for a in xs]
-        arg = arg if len(arg) > 1 else arg[0]
-        y = model.forward(arg, training=training)
-        dy = dev.put(np.random.default_rng(1).standard_normal(y.shape))
-        dx = model.backward(dy)
-        if device == "strict":
-            assert isinstance(y, StrictArray), f"{name} forward left the device"
-        grads = {k: np.array(dev.get(g)) for k, g in
-                 ((key, g) for key, _, g in model.parameters())}
-        dxs = dx if isinstance(dx, list) else [dx]
-        results[device] = (np.array(dev.get(y)), [np.array(dev.get(d)) for d in dxs if d is not None], grads)
-    cpu, dev = results["cpu"], results["strict"]
-    np.testing.assert_array_equal(dev[0], cpu[0])
-    for a, b in zip(dev[1], cpu[1]):
-        np.testing.assert_array_equal(a, b)
-    for k in cpu[2]:
-        np.testing.assert_array_equal(dev[2][k], cpu[2][k])
 
 
 def _mlp(device):

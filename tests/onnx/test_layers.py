@@ -1,8 +1,9 @@
-"""Every exportable layer, alone in a model: onnxruntime matches ``model.predict``.
+"""Exportable layers alone in a model: onnxruntime matches ``model.predict``.
 
-Cases come from ``tests/layer_cases.py`` (the project's example per layer) and
-``onnx_cases.EXTRA_LAYER_CASES``; inputs have 1, 3 and 17 samples, so the batch
-dimension must really be dynamic.
+The cases of ``tests/layer_cases.py`` run in the harness's onnx check (tests/layers/harness.py);
+here the same check runs on ``onnx_cases.EXTRA_LAYER_CASES`` (settings those cases lack), and
+GELU's opset-20 form and negative tail are checked. Inputs have 1, 3 and 17 samples, so the
+batch dimension must really be dynamic.
 """
 from __future__ import annotations
 
@@ -13,31 +14,22 @@ pytest.importorskip("onnx.checker")
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from onnx_cases import layer_cases, measure, model_for_layer  # noqa: E402
-
 import scratchnn.onnx as sno  # noqa: E402
 from scratchnn.onnx.registry import NotExportable  # noqa: E402
+from tests.layer_cases import LAYER_CASES  # noqa: E402
+from tests.layers.harness import check_onnx_case  # noqa: E402
+from tests.onnx.onnx_cases import layer_cases, measure, model_for_layer  # noqa: E402
 
 CASES = [pytest.param(name, case, id=f"{name}-{i}") for name, i, case in layer_cases()
          if not isinstance(sno.EXPORTERS.get(name), NotExportable)]
+#: ids of onnx_cases.EXTRA_LAYER_CASES: they follow a layer's layer_cases.py cases in layer_cases()
+EXTRA_IDS = {f"{name}-{i}" for name, i, _ in layer_cases() if i >= len(LAYER_CASES.get(name, []))}
 
 
-@pytest.mark.parametrize("name,case", CASES)
-def test_layer_matches_onnxruntime(name, case, tmp_path):
-    model = model_for_layer(case)
-    path = tmp_path / f"{name}.onnx"
-    sno.export(model, path)
-    proto = onnx.load(path)
-    onnx.checker.check_model(proto, full_check=True)
-    n_in = len(model.inputs)
-    assert [i.name for i in proto.graph.input] == (["input"] if n_in == 1 else [f"input_{k}" for k in range(n_in)])
-    assert [o.name for o in proto.graph.output] == ["output"]
-    for inp, t in zip(proto.graph.input, model.inputs):
-        dims = inp.type.tensor_type.shape.dim
-        assert dims[0].dim_param == "N"
-        assert [d.dim_value for d in dims[1:]] == list(t.shape)
-    _, shape, kwargs = case
-    measure(model, path, shape, kwargs)
+@pytest.mark.parametrize("name,case", [c for c in CASES if c.id in EXTRA_IDS])
+def test_extra_layer_case_matches_onnxruntime(name, case, tmp_path):
+    """The export settings layer_cases.py lacks (its own cases run in the harness's onnx check)."""
+    check_onnx_case(name, case, tmp_path)
 
 
 @pytest.mark.parametrize("name,case", [c for c in CASES if c.values[0] in ("GELU", "Softmax", "Dense")])
