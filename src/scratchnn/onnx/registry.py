@@ -10,7 +10,7 @@ Keys are class names, as in :data:`scratchnn.registry.LAYERS`; export looks up
 unregistered subclass (whose ``forward`` may differ) is never exported by accident.
 
 A layer that cannot be exported is marked with :func:`mark_not_exportable` and a
-reason; ``tests/onnx/test_registry_complete.py`` fails when a class in
+reason; ``tests/onnx/test_registry.py`` fails when a class in
 :data:`scratchnn.registry.LAYERS` has neither, so a new layer's export is decided
 when the layer is added.
 """
