@@ -14,7 +14,8 @@ it likes to be trained (:func:`default_training`).
   ResidualBlock(32) - MaxPool - Conv(64) - BN - ReLU - ResidualBlock(64) - MaxPool -
   ResidualBlock(64) - GlobalAvgPool - Dense(C), with a skip connection from the first pooled
   maps around the last two blocks (a 1x1 convolution matches the channels). Adam 2e-3 (cosine),
-  batch 128, 4 epochs (99.51% MNIST test accuracy, measured).
+  batch 128, 4 epochs (99.51% MNIST test accuracy, measured; 6 epochs reach 92.92% on
+  Fashion-MNIST).
 
 New architectures register with :func:`register_model`.
 
