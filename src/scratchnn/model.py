@@ -120,8 +120,9 @@ class Model:
         #: All parameters in one contiguous array, all gradients in another (after :meth:`build`).
         self.flat_params: Any = None
         self.flat_grads: Any = None
+        #: Whether a step holds the BLAS to one thread (set by :meth:`build`, see :func:`scratchnn.threads.step_threads`).
+        self._uses_thread_pool = False
         #: The data-parallel context during a distributed fit/evaluate (scratchnn.distributed), else None.
-        #: The data-parallel context while ``fit(distributed=...)`` runs (scratchnn.distributed).
         self._dist: Any = None
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
@@ -218,7 +219,6 @@ class Model:
             grads[k] = flat_g[offset:offset + n].reshape(p.shape)
             offset += n
         self.flat_params, self.flat_grads = flat, flat_g
-        #: Whether a step runs with the BLAS on one thread (:func:`scratchnn.threads.step_threads`).
         self._uses_thread_pool = any(sub.uses_thread_pool for layer in self.layers for _, sub in layer.walk())
 
     def to(self, device: str | Device) -> Model:

@@ -313,11 +313,13 @@ def test_textgen_sample_streams(tmp_path):
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
 def test_train_ctrl_c_publishes_the_checkpoint_to_resume(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen(CLI + ["train", "--out", str(out), "--epochs", "200", "--progress", "lines",
+    # 20,000 epochs: far more than the test waits for, so that a busy machine that delays this
+    # process's reading cannot let the run finish before it is interrupted
+    proc = subprocess.Popen(CLI + ["train", "--out", str(out), "--epochs", "20000", "--progress", "lines",
                                    "--batch-size", "512", "--no-plots"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     for line in proc.stdout:
-        if line.startswith("Epoch 1/200"):  # the first checkpoint is saved
+        if line.startswith("Epoch 1/20000"):  # the first checkpoint is saved
             break
     assert not out.exists()  # the run is still being written beside it
     proc.send_signal(signal.SIGINT)
@@ -326,7 +328,7 @@ def test_train_ctrl_c_publishes_the_checkpoint_to_resume(tmp_path):
     assert "Traceback" not in err and f"scratchnn train --resume {out / 'model.npz'}" in err
     assert os.listdir(out) == ["model.npz"] and os.listdir(tmp_path) == ["run"]
     epochs = sn.load_model(out / "model.npz").epochs_trained
-    assert 1 <= epochs < 200
+    assert 1 <= epochs < 20000
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGPIPE")
