@@ -9,6 +9,7 @@ and only when every benchmark finished.
     python benchmarks/run_all.py --machine "2-core laptop, quiet"     # the full set (about 30 min)
     python benchmarks/run_all.py --quick --output /tmp/bench.json     # a smoke run (minutes)
     python benchmarks/run_all.py --set "lstm_chars.py=--steps 60 --repeats 3"   # other settings for one
+    python benchmarks/run_all.py --only cnn_mnist.py   # rerun one, keep the others' recorded runs
 """
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="short runs, to check that everything works")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--machine", default=None, help="how the page describes the machine (default: CPU and cores)")
-    p.add_argument("--only", default="", help="comma-separated script names to run (default: all)")
+    p.add_argument("--only", default="", help="comma-separated script names to run (default: all); "
+                   "the other benchmarks' recorded runs are kept")
     p.add_argument("--data-dir", default=None, help="MNIST folder, passed to the MNIST benchmarks")
     p.add_argument("--text", default=None, help="tinyshakespeare.txt, passed to the LSTM benchmark")
     p.add_argument("--set", action="append", default=[], metavar="SCRIPT=ARGS",
@@ -83,9 +85,12 @@ def main() -> None:
         overrides[script] = rest.split()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     machine = args.machine or machine_description(args.threads)
+    out = Path(args.output)
+    kept = json.loads(out.read_text())["runs"] if only and out.exists() else []
     runs = []
     for name, script, full, quick in BENCHMARKS:
-        if only and script not in only:
+        if only and script not in only:  # keep what was recorded for it
+            runs += [r for r in kept if r["command"].split()[1] == f"benchmarks/{script}"]
             continue
         bench_args = [*overrides.get(script, quick if args.quick else full), "--threads", str(args.threads)]
         if args.data_dir and script in ("mlp_mnist.py", "cnn_mnist.py"):
@@ -96,7 +101,6 @@ def main() -> None:
         shown = [a for a in bench_args if a not in (args.data_dir, args.text, "--data-dir", "--text")]
         runs.append({"name": name, "command": " ".join(["python", f"benchmarks/{script}", *shown]),
                      "machine": machine, "date": datetime.date.today().isoformat(), "result": result})
-    out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp") as f:
         json.dump({"_about": ABOUT, "runs": runs}, f, indent=2)
