@@ -44,7 +44,7 @@ from .errors import ConfigError
 SMALL_PRODUCT_MACS = 1 << 25
 
 _POOL_PREFIX = "scratchnn-pool"
-_state: dict = {"n": None, "pool": None, "controller": None, "held": False}
+_state: dict = {"n": None, "pool": None, "controller": None, "held": False, "cpus": None}
 
 
 def set_num_threads(n: int | None) -> None:
@@ -62,7 +62,9 @@ def get_num_threads() -> int:
         value = os.environ.get(var, "")
         if value.isdigit() and int(value) > 0:
             return min(int(value), 8)
-    return max(1, min(os.cpu_count() or 1, 8))
+    if _state["cpus"] is None:  # os.cpu_count() costs tens of microseconds: asked once
+        _state["cpus"] = max(1, min(os.cpu_count() or 1, 8))
+    return _state["cpus"]
 
 
 def blas_single_thread():
