@@ -77,9 +77,19 @@ from .errors import ModelFileError, ScratchnnError
 from .graph import Input
 from .model import Model
 from .registry import LAYERS, LOSSES, OPTIMIZERS
-from .savefile import (  # noqa: F401  (re-exported: the writing half of the format)
+
+# The writing half of the format (re-exported), and the upper bounds that keep a hostile file
+# from making us allocate without limit, defined once beside the writer.
+from .savefile import (  # noqa: F401
     FORMAT,
     FORMAT_VERSION,
+    MAX_ARRAYS,
+    MAX_CONFIG_BYTES,
+    MAX_FAN_IN,
+    MAX_INPUTS,
+    MAX_LAYERS,
+    MAX_NDIM,
+    MAX_NODES,
     graph_to_config,
     model_to_arrays,
     model_to_config,
@@ -88,14 +98,6 @@ from .savefile import (  # noqa: F401  (re-exported: the writing half of the for
 from .sequential import Sequential
 
 READABLE_VERSIONS = (1, 2)
-#: Upper bounds that keep a hostile file from making us allocate without limit.
-MAX_CONFIG_BYTES = 16 * 2**20
-MAX_LAYERS = 10_000
-MAX_NODES = 20_000
-MAX_INPUTS = 64
-MAX_FAN_IN = 64
-MAX_ARRAYS = 100_000
-MAX_NDIM = 32
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]{0,63}"
 _PATH = rf"{_NAME}(?:/{_NAME}){{0,7}}"

@@ -155,3 +155,39 @@ def load_trained_model(path: str | os.PathLike):
     if trained_with_data(model):
         return model, file
     return load_image_classifier(file)
+
+
+def print_classification_report(what: str, labels: np.ndarray, scores: np.ndarray, classes: list[str],
+                                unit: str = "samples") -> None:
+    """Print ``what``'s accuracy and cross-entropy loss, then the accuracy per class.
+
+    ``labels`` (N,) are class indices, ``scores`` (N, C) the model's logits; a class with no
+    sample is left out of the per-class lines.
+    """
+    from ..losses import SoftmaxCrossEntropy
+
+    pred = scores.argmax(axis=1)
+    acc = float(np.mean(pred == labels)) if len(labels) else float("nan")
+    loss = SoftmaxCrossEntropy().forward(scores.astype(np.float64), labels)
+    print(f"{what} ({len(labels):,} {unit}): accuracy {acc:.2%}, loss {loss:.4f}")
+    print("per class:")
+    width = max(len(c) for c in classes)
+    for c, name in enumerate(classes):
+        m = labels == c
+        if m.any():
+            print(f"  {name:>{width}}  {np.mean(pred[m] == c):7.2%}  ({int(m.sum()):,} {unit})")
+
+
+def draw_plots(jobs, out: Path) -> list[str]:
+    """Draw each ``(filename, draw)`` of ``jobs`` as ``draw(out / filename)``; returns the
+    files written. A plot that fails gets a one-line warning and the others are still drawn."""
+    import matplotlib.figure  # noqa: F401  (fail early and clearly if Matplotlib is broken)
+
+    written = []
+    for filename, draw in jobs:
+        try:
+            draw(out / filename)
+            written.append(filename)
+        except (ValueError, TypeError, OSError, RuntimeError) as exc:
+            stderr(f"scratchnn: warning: could not draw {filename}: {' '.join(str(exc).split())}")
+    return written

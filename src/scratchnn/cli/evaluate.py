@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ._common import (
     UsageError,
     add_force,
@@ -12,6 +10,7 @@ from ._common import (
     class_names_for,
     load_trained_model,
     prepare_out_dir,
+    print_classification_report,
     say,
     trained_with_data,
 )
@@ -51,8 +50,6 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..datasets import images_to_inputs, load_dataset
     from ..errors import ConfigError
-    from ..losses import SoftmaxCrossEntropy
-    from ..metrics import accuracy
 
     model, path = load_trained_model(args.model)
     if trained_with_data(model):
@@ -80,16 +77,7 @@ def run(args) -> int:
         classes = [str(i) for i in range(scores.shape[1])]
     if labels.max() >= scores.shape[1]:
         raise ConfigError(f"{path} has {scores.shape[1]} outputs but {dataset} has labels up to {labels.max()}")
-    acc = accuracy(labels, scores)
-    loss = SoftmaxCrossEntropy().forward(scores.astype(np.float64), labels)
-    pred = scores.argmax(axis=1)
-    print(f"{path} on {dataset} {args.split} ({len(labels):,} images): accuracy {acc:.2%}, loss {loss:.4f}")
-    print("per class:")
-    width = max(len(c) for c in classes)
-    for c, name in enumerate(classes):
-        m = labels == c
-        if m.any():
-            print(f"  {name:>{width}}  {np.mean(pred[m] == c):7.2%}  ({int(m.sum()):,} images)")
+    print_classification_report(f"{path} on {dataset} {args.split}", labels, scores, classes, unit="images")
     if out is not None:
         from .. import plots
         plots.plot_confusion_matrix(labels, scores, classes, path=out / "confusion_matrix.png",

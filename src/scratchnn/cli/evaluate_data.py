@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ._common import class_names_for, prepare_out_dir, say, stderr
+from ._common import class_names_for, prepare_out_dir, print_classification_report, say, stderr
 
 #: At most this many misclassified images are kept for the plot.
 MAX_WRONG_KEPT = 500
@@ -90,7 +90,6 @@ def _arrays(model, src: str, d: dict, split: str):
 
 
 def run(args, model, path) -> int:
-    from .. import losses
     from .train_data import regression_scores
 
     d = model.metadata["data"]
@@ -123,16 +122,7 @@ def run(args, model, path) -> int:
     classes = class_names_for(model)
     if n and int(labels.max()) >= scores.shape[1]:
         raise DataError(f"{src} has labels up to {int(labels.max())} but {path} has {scores.shape[1]} classes.")
-    pred = scores.argmax(axis=1)
-    acc = float(np.mean(pred == labels))
-    loss = losses.SoftmaxCrossEntropy().forward(scores.astype(np.float64), labels)
-    print(f"{path} on {src} {args.split} ({n:,} samples): accuracy {acc:.2%}, loss {loss:.4f}")
-    print("per class:")
-    width = max(len(c) for c in classes)
-    for c, name in enumerate(classes):
-        m = labels == c
-        if m.any():
-            print(f"  {name:>{width}}  {np.mean(pred[m] == c):7.2%}  ({int(m.sum()):,} samples)")
+    print_classification_report(f"{path} on {src} {args.split}", labels, scores, classes)
     if out is not None:
         from .. import plots
         plots.plot_confusion_matrix(labels, scores, classes, path=out / "confusion_matrix.png",

@@ -15,6 +15,7 @@ from ._common import (
     add_force,
     add_parser,
     default_run_dir,
+    draw_plots,
     link_latest,
     say,
     stderr,
@@ -351,13 +352,4 @@ def _plots(out: Path, model, history, x_in, images, labels, scores, classes, tit
             model, x_in[sample], labels[sample], title="Activations and gradients per layer "
             f"({len(sample)} test images)", path=p)),
     ]
-    import matplotlib.figure  # noqa: F401  (fail early and clearly if Matplotlib is broken)
-
-    written = []
-    for filename, draw in jobs:
-        try:
-            draw(out / filename)
-            written.append(filename)
-        except (ValueError, TypeError, OSError, RuntimeError) as exc:
-            stderr(f"scratchnn: warning: could not draw {filename}: {' '.join(str(exc).split())}")
-    return written
+    return draw_plots(jobs, out)

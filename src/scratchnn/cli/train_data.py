@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ._common import default_run_dir, link_latest, prepare_out_dir, say, stderr
+from ._common import default_run_dir, draw_plots, link_latest, prepare_out_dir, say, stderr
 
 #: Hidden sizes of the default MLP for tables and feature vectors (no dropout).
 TABLE_HIDDEN = (64, 32)
@@ -359,13 +359,4 @@ def _plots(out: Path, model, history, scores, y_test, classes, task, scale, imag
         target = model.metadata["data"].get("target") or "y"
         jobs.append(("regression.png", lambda p: plots.plot_regression(
             y_test, pred, title=f"{target}: predicted vs true ({title} test set)", path=p)))
-    import matplotlib.figure  # noqa: F401  (fail early and clearly if Matplotlib is broken)
-
-    written = []
-    for filename, draw in jobs:
-        try:
-            draw(out / filename)
-            written.append(filename)
-        except (ValueError, TypeError, OSError, RuntimeError) as exc:
-            stderr(f"scratchnn: warning: could not draw {filename}: {' '.join(str(exc).split())}")
-    return written
+    return draw_plots(jobs, out)
