@@ -158,8 +158,8 @@ def test_demo_xor_and_spirals(tmp_path, capsys):
 @pytest.mark.parametrize("argv, code, match", [
     (["train", "--dataset", "cifar"], 2, "invalid choice: 'cifar'"),
     (["train", "--model", "alexnet"], 2, "invalid choice: 'alexnet'"),
-    (["train", "--epochs", "0"], 2, "expected a positive integer"),
-    (["train", "--lr", "nan"], 2, "expected a positive number"),
+    (["train", "--epochs", "0"], 2, "expected an integer >= 1"),
+    (["train", "--lr", "nan"], 2, "expected a finite number > 0"),
     (["frobnicate"], 2, "invalid choice"),
     (["demo", "xor", "--epochs", "-3"], 2, "argument --epochs: expected an integer from 1"),
     (["evaluate", "missing.npz"], 1, "model file not found: missing.npz"),

@@ -1,10 +1,10 @@
 """``scratchnn serve``: the local web playground (needs the ``[web]`` extra)."""
 from __future__ import annotations
 
-import argparse
 import os
 
 from ._common import add_parser, model_file_path, say, stderr
+from .options import integer
 
 EXAMPLES = """\
   scratchnn serve                                   # http://127.0.0.1:8765/
@@ -20,37 +20,17 @@ Install the extra first: python3 -m pip install "scratchnn[web]" (".[web]" in a 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, got {text!r}")
-    return value
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 64, got {text!r}")
-    return value
-
-
 def register(subparsers) -> None:
     p = add_parser(subparsers, "serve", help="a local web playground: train live, draw a digit, browse runs",
                    description="Start the web playground on this machine and print its address.",
                    examples=EXAMPLES)
     p.add_argument("--host", default=None,
                    help="address to listen on (default: 127.0.0.1, this machine only; anything else warns)")
-    p.add_argument("--port", type=_port, default=8765, help="port (default: 8765; 0 picks a free one)")
+    p.add_argument("--port", type=integer(0, 65535), default=8765, help="port (default: 8765; 0 picks a free one)")
     p.add_argument("--model", metavar="PATH", default=None,
                    help="model for the digit pad: a model.npz or a run folder (default: runs/latest/model.npz)")
     p.add_argument("--runs", metavar="DIR", default="runs", help="folder of training runs (default: runs)")
-    p.add_argument("--max-jobs", type=_jobs, default=4,
+    p.add_argument("--max-jobs", type=integer(1, 64), default=4,
                    help="most playground models training at once (default: 4)")
     p.set_defaults(func=run)
 

@@ -20,6 +20,7 @@ from ._common import (
     say,
     stderr,
 )
+from .options import nonneg_int, positive_float, positive_int
 from .run_folder import RunFolder
 
 EXAMPLES = """\
@@ -52,36 +53,6 @@ averaged; rank 0 prints, plots and writes the files. A run resumes with any numb
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -103,10 +74,10 @@ def register(subparsers) -> None:
                    help="data set (default: bundled, or the resumed model's)")
     p.add_argument("--model", choices=sorted(MODELS), default=None,
                    help="architecture from scratchnn.applications.zoo (default: mlp)")
-    p.add_argument("--epochs", type=_positive_int, help="epochs (default: 15 on bundled, 10 on the full sets)")
-    p.add_argument("--batch-size", type=_positive_int, help="mini-batch size (default: 128)")
-    p.add_argument("--lr", type=_positive_float, help="initial learning rate of Adam, cosine-decayed (default: 1e-3)")
-    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of weights, split and shuffling (default: 0)")
+    p.add_argument("--epochs", type=positive_int, help="epochs (default: 15 on bundled, 10 on the full sets)")
+    p.add_argument("--batch-size", type=positive_int, help="mini-batch size (default: 128)")
+    p.add_argument("--lr", type=positive_float, help="initial learning rate of Adam, cosine-decayed (default: 1e-3)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of weights, split and shuffling (default: 0)")
     p.add_argument("--val-fraction", type=_fraction, default=0.1,
                    help="fraction of the training images held out for validation, stratified (default: 0.1)")
     p.add_argument("--data-dir", metavar="DIR", help="folder with the IDX files of --dataset (default: "
