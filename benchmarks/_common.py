@@ -273,3 +273,58 @@ def layer_profile(model, x, y, threads: int, cpu: bool = False, repeats: int = 2
     what = "CPU time, 1 thread" if cpu else f"wall time, {threads} thread(s)"
     print_table(f"{title}Per-layer time of one training step (ms, median (min) of {repeats}, {what})",
                 rows, ("layer", "forward", "backward", "total (median)"))
+
+
+# ------------------------------------------------------- character models
+def default_text() -> str:
+    """tinyshakespeare in the shared data folder beside the repository."""
+    return str(REPO.parent / "shared" / "data" / "text" / "tinyshakespeare.txt")
+
+
+def char_data(path: str, seq: int, batch: int, val_seqs: int):
+    """(vocab, an endless source of random training batches, x_val, y_val) of the text at ``path``."""
+    import numpy as np
+
+    from scratchnn.datasets.text import CharVocab, load_text, random_batches, sequences, split_ids
+
+    text = load_text(path)
+    vocab = CharVocab.from_text(text)
+    train, val = split_ids(vocab.encode(text), 0.1)
+    xv, yv = sequences(val, seq)
+    return vocab, random_batches(train, seq, batch, np.random.default_rng(0)), xv[:val_seqs], yv[:val_seqs]
+
+
+def torch_char_steps(model, batches, steps: int, vocab_size: int, lr: float, clip: float) -> list[float]:
+    """Train a PyTorch character model for ``steps`` batches as the scratchnn side does (Adam,
+    cross-entropy over every position, gradient norm clipped to ``clip``); the time of each step."""
+    import time
+
+    import torch
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    times = []
+    for _ in range(steps):
+        xb, yb = (torch.from_numpy(a) for a in next(batches))
+        t = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb).reshape(-1, vocab_size), yb.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        loss.item()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def torch_char_bpc(model, xv, yv, vocab_size: int) -> float:
+    """Validation bits per character of a PyTorch character model (in inference mode)."""
+    import math
+
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(xv))
+        nats = float(torch.nn.functional.cross_entropy(logits.reshape(-1, vocab_size), torch.from_numpy(yv).reshape(-1)))
+    return nats / math.log(2)

@@ -29,8 +29,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (  # noqa: E402
-    REPO,
     PeakMemory,
+    char_data,
+    default_text,
     interleaved,
     layer_profile,
     matmul_peak_gflops,
@@ -39,6 +40,8 @@ from _common import (  # noqa: E402
     print_table,
     spread,
     summary_fields,
+    torch_char_bpc,
+    torch_char_steps,
 )
 
 EMBED, HIDDEN, SEQ, BATCH, LR, CLIP = 64, 256, 100, 64, 2e-3, 5.0
@@ -52,18 +55,8 @@ def flops_per_sequence(vocab_size: int) -> int:
     return 2 * 3 * SEQ * (EMBED * H4 + HIDDEN * H4 + HIDDEN * vocab_size)
 
 
-def default_text() -> str:
-    return str(REPO.parent / "shared" / "data" / "text" / "tinyshakespeare.txt")
-
-
 def data(path):
-    from scratchnn.datasets.text import CharVocab, load_text, random_batches, sequences, split_ids
-
-    text = load_text(path)
-    vocab = CharVocab.from_text(text)
-    train, val = split_ids(vocab.encode(text), 0.1)
-    xv, yv = sequences(val, SEQ)
-    return vocab, random_batches(train, SEQ, BATCH, np.random.default_rng(0)), xv[:VAL_SEQS], yv[:VAL_SEQS]
+    return char_data(path, SEQ, BATCH, VAL_SEQS)
 
 
 def worker_scratchnn(args) -> dict:
@@ -108,24 +101,10 @@ def worker_torch(args) -> dict:
         def forward(self, x):
             return self.out(self.lstm(self.emb(x))[0])
 
-    loss_fn = torch.nn.CrossEntropyLoss()
-    times = []
     with PeakMemory() as mem:
         model = CharLSTM()
-        opt = torch.optim.Adam(model.parameters(), lr=LR)
-        for _ in range(args.steps):
-            xb, yb = (torch.from_numpy(a) for a in next(batches))
-            t = time.perf_counter()
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb).reshape(-1, vocab.size), yb.reshape(-1))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-            opt.step()
-            loss.item()
-            times.append(time.perf_counter() - t)
-    with torch.no_grad():
-        logits = model(torch.from_numpy(xv))
-        bpc = float(loss_fn(logits.reshape(-1, vocab.size), torch.from_numpy(yv).reshape(-1))) / math.log(2)
+        times = torch_char_steps(model, batches, args.steps, vocab.size, LR, CLIP)
+    bpc = torch_char_bpc(model, xv, yv, vocab.size)
     return {"step_s": median(times[args.warmup:]), "val_bpc": bpc,
             "steps_per_s": 1 / median(times[args.warmup:]), **mem.as_dict()}
 

@@ -41,24 +41,22 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import REPO, interleaved, median, print_table  # noqa: E402
+from _common import (  # noqa: E402
+    char_data,
+    default_text,
+    interleaved,
+    median,
+    print_table,
+    torch_char_bpc,
+    torch_char_steps,
+)
 
 D_MODEL, HEADS, BLOCKS, FF, SEQ, BATCH, LR, CLIP = 128, 4, 2, 512, 128, 32, 1e-3, 1.0
 VAL_SEQS = 32
 
 
-def default_text() -> str:
-    return str(REPO.parent / "shared" / "data" / "text" / "tinyshakespeare.txt")
-
-
 def data(path):
-    from scratchnn.datasets import text as T
-
-    text = T.load_text(path)
-    vocab = T.CharVocab.from_text(text)
-    train, val = T.split_ids(vocab.encode(text), 0.1)
-    xv, yv = T.sequences(val, SEQ)
-    return vocab, T.random_batches(train, SEQ, BATCH, np.random.default_rng(0)), xv[:VAL_SEQS], yv[:VAL_SEQS]
+    return char_data(path, SEQ, BATCH, VAL_SEQS)
 
 
 def scratchnn_model(vocab, seed):
@@ -141,23 +139,8 @@ def worker_torch(args) -> dict:
     torch.manual_seed(args.seed)
     vocab, batches, xv, yv = data(args.text)
     model = torch_twin(scratchnn_model(vocab, args.seed))
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    times = []
-    for _ in range(args.steps):
-        xb, yb = (torch.from_numpy(a) for a in next(batches))
-        t = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xb).reshape(-1, vocab.size), yb.reshape(-1))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        opt.step()
-        loss.item()
-        times.append(time.perf_counter() - t)
-    model.eval()
-    with torch.no_grad():
-        logits = model(torch.from_numpy(xv))
-        bpc = float(loss_fn(logits.reshape(-1, vocab.size), torch.from_numpy(yv).reshape(-1))) / math.log(2)
+    times = torch_char_steps(model, batches, args.steps, vocab.size, LR, CLIP)
+    bpc = torch_char_bpc(model, xv, yv, vocab.size)
     return {"step_s": median(times[args.warmup:]), "val_bpc": bpc}
 
 
