@@ -31,6 +31,28 @@ SRC = str(Path(sn.__file__).resolve().parents[1])
 CLI = [sys.executable, "-c", "import sys; from scratchnn.cli import main; sys.exit(main())"]
 
 
+def _interruptible(cmd: list[str]) -> subprocess.Popen:
+    """Start ``cmd`` as a terminal's foreground job would run it, with SIGINT's default action.
+
+    A job a shell starts in the background (``cmd &``, as CI runners and nohup'd scripts do)
+    inherits SIGINT *ignored*, and Python then installs no KeyboardInterrupt handler: Ctrl-C
+    could not be tested there. (The library keeps that convention: a job started to ignore
+    Ctrl-C is not stopped by it.)
+    """
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    """Wait for ``proc`` after its SIGINT (killing it if it does not end); returns its stderr."""
+    try:
+        return proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 def _env():
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
@@ -283,12 +305,12 @@ def test_textgen_ctrl_c_saves_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
     train = CLI + ["textgen", "train", str(text), "--out", str(out), "--steps", "100000", "--eval-every", "5",
                    "--hidden", "8", "--embedding", "4", "--seq-len", "16", "--batch-size", "4", "--sample-length", "0"]
-    proc = subprocess.Popen(train, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = _interruptible(train)
     assert proc.stdout.readline().startswith(str(text))  # the header line: training has started
     assert proc.stdout.readline().startswith("step")  # one evaluation (and checkpoint) done
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    err = _stop(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and f"--resume {out}" in err
     assert sorted(os.listdir(out)) == ["log.json", "model.npz"] and sorted(os.listdir(tmp_path)) == ["run", "t.txt"]
@@ -315,15 +337,14 @@ def test_train_ctrl_c_publishes_the_checkpoint_to_resume(tmp_path):
     out = tmp_path / "run"
     # 20,000 epochs: far more than the test waits for, so that a busy machine that delays this
     # process's reading cannot let the run finish before it is interrupted
-    proc = subprocess.Popen(CLI + ["train", "--out", str(out), "--epochs", "20000", "--progress", "lines",
-                                   "--batch-size", "512", "--no-plots"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = _interruptible(CLI + ["train", "--out", str(out), "--epochs", "20000", "--progress", "lines",
+                                 "--batch-size", "512", "--no-plots"])
     for line in proc.stdout:
         if line.startswith("Epoch 1/20000"):  # the first checkpoint is saved
             break
     assert not out.exists()  # the run is still being written beside it
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    err = _stop(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and f"scratchnn train --resume {out / 'model.npz'}" in err
     assert os.listdir(out) == ["model.npz"] and os.listdir(tmp_path) == ["run"]
