@@ -94,7 +94,8 @@ def step_threads(uses_thread_pool: bool):
     thread, its Dense products included. Between two pool tasks OpenBLAS's own worker
     threads, woken by any product on two threads, keep spinning for a while and take a
     core from the pool: holding them for the whole step made the benchmark CNN train 1.5x
-    faster on 2 quiet cores (1,720 -> 2,570 samples/s) and the char-LSTM 8 % faster. Other
+    faster on 2 quiet cores (1,720 -> 2,570 samples/s) and the char-LSTM 8 % faster. Large
+    products inside such a step share their rows among the pool (:func:`matmul`). Other
     models (MLPs, attention) keep the BLAS's threads for their large products.
     """
     if uses_thread_pool and get_num_threads() > 1 and not _state["held"]:
@@ -113,9 +114,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     Inside a step that holds the BLAS to one thread (:func:`step_threads`), a large product
     -- a recurrent layer's input projection and weight gradients, a Dense layer of a CNN --
     would run on one core; here each thread computes its own rows of the result on a
-    one-thread BLAS. Elsewhere it is ``np.matmul``, which the BLAS splits by itself. Each
-    row of the result is computed the same way in both cases (one BLAS call over the same
-    inner dimension), whatever the number of threads.
+    one-thread BLAS. Elsewhere it is ``np.matmul``, which the BLAS splits by itself. The
+    two agree to rounding (each row is a sum over the same inner dimension; the BLAS may
+    block a smaller product differently), and the rows do not depend on the thread count
+    beyond that.
     """
     m, k = a.shape
     if not _state["held"] or type(a) is not np.ndarray or m * k * b.shape[1] < SPLIT_PRODUCT_MACS:
