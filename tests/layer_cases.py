@@ -11,7 +11,8 @@ no entry here, so no new layer can skip a check. Add one line per
 new layer: ``"ClassName": [(factory, per-sample input shape, kwargs for the
 check), ...]`` (several cases allowed). ``kwargs`` may hold ``training=True``,
 ``input="positive"`` (floats in [0.5, 2)), ``input="int"`` (integers in [0, 10)) or
-``input="labels:V"`` (integers in [0, V), e.g. token ids for an Embedding). A merge
+``input="labels:V"`` (integers in [0, V), e.g. token ids for an Embedding), and for the
+ONNX extras ``input="wide"`` (8 x standard normal) or ``input="negative"``. A merge
 layer's case gives a list of per-sample shapes, one per input. Integer
 inputs get no input-gradient check (only the parameters are checked). ``atol``/``rtol``
 override gradcheck's tolerances for a case (say why in a comment).
@@ -135,3 +136,26 @@ LOSS_CASES: dict[str, list[tuple]] = {
         (Lo.SoftmaxCrossEntropy, _pair(_normal(3, 5, 4), _onehot((3, 5), 4))),
     ],
 }
+
+
+def make_input(shape, kwargs: dict, rng: np.random.Generator, batch: int = 3):
+    """A batch for one case, following its ``input=`` kind (see the module docstring; also
+    ``"wide"``, 8 x standard normal, and ``"negative"``, every value < 0); a list of batches
+    where ``shape`` is a list of shapes (a multi-input layer). Integer kinds give integers."""
+    if isinstance(shape, list):
+        return [make_input(s, kwargs, rng, batch) for s in shape]
+    kind = kwargs.get("input", "normal")
+    full = (batch,) + tuple(shape)
+    if kind == "normal":
+        return rng.standard_normal(full)
+    if kind == "wide":
+        return 8.0 * rng.standard_normal(full)
+    if kind == "positive":
+        return rng.uniform(0.5, 2.0, full)
+    if kind == "negative":  # every value < 0: a zero-padded max pool would show up
+        return -rng.uniform(0.5, 2.0, full)
+    if kind == "int":
+        return rng.integers(0, 10, full)
+    if isinstance(kind, str) and kind.startswith("labels:"):
+        return rng.integers(0, int(kind.split(":", 1)[1]), full)
+    raise ValueError(f"unknown input kind {kind!r} in layer_cases.py")

@@ -20,6 +20,7 @@ from scratchnn.applications.forecasting import (
     load_forecaster,
 )
 from scratchnn.datasets import timeseries as ts
+from tests.cli.commands import run_command
 
 FAST = {"members": 2, "epochs": 30, "patience": 5, "hidden_size": 16}
 
@@ -246,14 +247,9 @@ def test_old_names_still_import():
 
 # --------------------------------------------------------------------------- the command
 def _cli(argv):
-    from scratchnn.cli import ArgumentParser
-    from scratchnn.cli import forecast as forecast_cmd
+    from scratchnn.cli import forecast as command
 
-    parser = ArgumentParser(prog="scratchnn")
-    sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
-    forecast_cmd.register(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return run_command(command, argv)
 
 
 def _csv(path, columns: dict[str, np.ndarray]):

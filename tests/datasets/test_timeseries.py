@@ -6,6 +6,7 @@ import pytest
 
 import scratchnn as sn
 from scratchnn.datasets import timeseries as ts
+from tests.cli.commands import run_command
 
 
 def test_load_csv_column(tmp_path):
@@ -62,14 +63,9 @@ def test_baselines_and_errors():
 
 
 def _cli(argv):
-    from scratchnn.cli import ArgumentParser
-    from scratchnn.cli import textgen as textgen_cmd
+    from scratchnn.cli import textgen as command
 
-    parser = ArgumentParser(prog="scratchnn")
-    sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
-    textgen_cmd.register(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return run_command(command, argv)
 
 
 def test_textgen_commands(tmp_path, capsys):

@@ -18,7 +18,7 @@ import pytest
 
 import scratchnn as sn
 from tests.device_seam import StrictArray  # registers the "strict" device
-from tests.layer_cases import LAYER_CASES
+from tests.layer_cases import LAYER_CASES, make_input
 
 #: every case of every layer with an entry, as pytest parameters ``(name, i)``, id "Name-i"
 CASES = [pytest.param(name, i, id=f"{name}-{i}") for name in sorted(LAYER_CASES)
@@ -26,24 +26,6 @@ CASES = [pytest.param(name, i, id=f"{name}-{i}") for name in sorted(LAYER_CASES)
 
 
 # ------------------------------------------------------------------ building blocks
-def make_input(shape, kwargs: dict, rng: np.random.Generator, batch: int = 3):
-    """A batch for one case, following the ``input=`` kinds documented in layer_cases.py
-    (a list of batches where ``shape`` is a list of shapes: a multi-input layer)."""
-    if isinstance(shape, list):
-        return [make_input(s, kwargs, rng, batch) for s in shape]
-    kind = kwargs.get("input", "normal")
-    full = (batch,) + tuple(shape)
-    if kind == "normal":
-        return rng.standard_normal(full)
-    if kind == "positive":
-        return rng.uniform(0.5, 2.0, full)
-    if kind == "int":
-        return rng.integers(0, 10, full)
-    if isinstance(kind, str) and kind.startswith("labels:"):
-        return rng.integers(0, int(kind.split(":", 1)[1]), full)
-    raise ValueError(f"unknown input kind {kind!r} in layer_cases.py")
-
-
 def build_case(name: str, i: int, dtype="float64"):
     """The case's layer, built (seed 7) in ``dtype``; its shape(s) and options."""
     factory, shape, kwargs = LAYER_CASES[name][i]

@@ -12,6 +12,7 @@ import numpy as np
 import scratchnn as sn
 from scratchnn.registry import LAYERS
 from tests.layer_cases import LAYER_CASES
+from tests.layer_cases import make_input as _case_input
 
 L = sn.layers
 BATCH_SIZES = (1, 3, 17)
@@ -78,25 +79,9 @@ def layer_cases() -> list[tuple[str, int, tuple]]:
 
 
 def make_input(shape, kwargs: dict, rng: np.random.Generator, batch: int):
-    """A batch following layer_cases.py's ``input=`` kinds (plus ``"wide"``, ``"negative"``);
-    a list of batches for a list of shapes (a merge layer)."""
-    if isinstance(shape, list):
-        return [make_input(s, kwargs, rng, batch) for s in shape]
-    kind = kwargs.get("input", "normal")
-    full = (batch,) + tuple(shape)
-    if kind == "normal":
-        return rng.standard_normal(full)
-    if kind == "wide":
-        return 8.0 * rng.standard_normal(full)
-    if kind == "positive":
-        return rng.uniform(0.5, 2.0, full)
-    if kind == "negative":  # every value < 0: a zero-padded max pool would show up
-        return -rng.uniform(0.5, 2.0, full)
-    if kind == "int":
-        return rng.integers(0, 10, full).astype(np.float64)
-    if isinstance(kind, str) and kind.startswith("labels:"):
-        return rng.integers(0, int(kind.split(":", 1)[1]), full).astype(np.float64)
-    raise ValueError(f"unknown input kind {kind!r}")
+    """:func:`tests.layer_cases.make_input` as float64 arrays (the exported graphs take floats)."""
+    x = _case_input(shape, kwargs, rng, batch)
+    return [a.astype(np.float64) for a in x] if isinstance(x, list) else x.astype(np.float64)
 
 
 def model_for_layer(case, seed: int = 0) -> sn.Model:
