@@ -136,6 +136,9 @@ class Optimizer:
         A slot that :meth:`_update` creates lazily inside the slices (SGD's momentum buffer)
         is put together from them afterwards.
         """
+        if type(p) is not np.ndarray:  # a device's arrays (CuPy): the device runs it in parallel already
+            self._update(p, g, lr, state)
+            return
         parts: list[tuple[int, dict[str, np.ndarray]]] = []
 
         def update(lo: int, hi: int) -> None:
