@@ -275,6 +275,28 @@ def layer_profile(model, x, y, threads: int, cpu: bool = False, repeats: int = 2
                 rows, ("layer", "forward", "backward", "total (median)"))
 
 
+# ------------------------------------------------------------ image models
+def torch_epoch(model, opt, x, y, count: int, batch: int, sched=None) -> None:
+    """One pass of PyTorch training over the first ``count`` samples of (x, y), shuffled, as
+    the scratchnn side does: cross-entropy, the per-batch loss and accuracy read back (as
+    scratchnn's ``fit`` computes them), and ``sched.step()`` per batch when given."""
+    import torch
+
+    loss_fn = torch.nn.CrossEntropyLoss()
+    perm = torch.randperm(count)
+    for i in range(0, count, batch):
+        idx = perm[i:i + batch]
+        xb, yb = x[idx], y[idx]
+        opt.zero_grad(set_to_none=True)
+        out = model(xb)
+        loss = loss_fn(out, yb)
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        _ = loss.item(), (out.argmax(1) == yb).float().mean().item()
+
+
 # ------------------------------------------------------- character models
 def default_text() -> str:
     """tinyshakespeare in the shared data folder beside the repository."""

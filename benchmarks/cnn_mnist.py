@@ -44,6 +44,7 @@ from _common import (
     print_table,
     spread,
     summary_fields,
+    torch_epoch,
 )
 
 BATCH = 128
@@ -108,19 +109,9 @@ def worker_torch(args) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in load_mnist_cache(args.data, (1, 28, 28)))
-    loss_fn = torch.nn.CrossEntropyLoss()
 
     def train(model, opt, count):
-        perm = torch.randperm(count)
-        for i in range(0, count, BATCH):
-            idx = perm[i:i + BATCH]
-            xb, yb = x_train[idx], y_train[idx]
-            opt.zero_grad(set_to_none=True)
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
-            _ = loss.item(), (out.argmax(1) == yb).float().mean().item()
+        torch_epoch(model, opt, x_train, y_train, count, BATCH)
 
     n = args.batches * BATCH
     speeds = []

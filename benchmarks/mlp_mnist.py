@@ -36,6 +36,7 @@ from _common import (  # noqa: E402
     print_table,
     spread,
     summary_fields,
+    torch_epoch,
 )
 
 BATCH = 128
@@ -84,21 +85,10 @@ def worker_torch(args) -> dict:
         # The same cosine decay as scratchnn's CosineDecay(1e-3, total_steps), stepped per batch.
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)))
-        loss_fn = torch.nn.CrossEntropyLoss()
         speeds = []
         for _ in range(args.epochs):
             t = time.perf_counter()
-            perm = torch.randperm(n)
-            for i in range(0, n, BATCH):
-                idx = perm[i:i + BATCH]
-                xb, yb = x_train[idx], y_train[idx]
-                opt.zero_grad(set_to_none=True)
-                out = model(xb)
-                loss = loss_fn(out, yb)
-                loss.backward()
-                opt.step()
-                sched.step()
-                _ = loss.item(), (out.argmax(1) == yb).float().mean().item()
+            torch_epoch(model, opt, x_train, y_train, n, BATCH, sched)
             speeds.append(n / (time.perf_counter() - t))
     with torch.no_grad():
         acc = float((model(x_test).argmax(1) == y_test).float().mean())
