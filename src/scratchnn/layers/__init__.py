@@ -19,12 +19,15 @@ from .conv import Conv1D, Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
+from .gru import GRU
 from .layer_norm import LayerNorm
+from .lstm import LSTM
 from .merge import Add, Concatenate, Multiply
 from .normalization import BatchNorm
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool1D, MaxPool2D
 from .positional_embedding import PositionalEmbedding
-from .recurrent import CELLS, GRU, LSTM, RecurrentBase, SimpleRNN, recurrent_stack
+from .recurrent import RecurrentBase, SimpleRNN
+from .recurrent_stack import CELLS, recurrent_stack
 from .reshape import Flatten, Reshape
 from .residual import ResidualBlock
 from .sinusoidal import SinusoidalPositionalEncoding
