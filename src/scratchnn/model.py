@@ -165,6 +165,7 @@ class Model(Trainer):
         for layer in self.layers:
             layer.input_grad_required = need_dx[id(layer)]
         self._flatten()
+        self._uses_thread_pool = any(sub.uses_thread_pool for layer in self.layers for _, sub in layer.walk())
         self._built = True
         if not self.device.is_cpu:  # drawn on the host, then copied: the same weights on every device
             device, self.device = self.device, CPU
@@ -201,7 +202,6 @@ class Model(Trainer):
             grads[k] = flat_g[offset:offset + n].reshape(p.shape)
             offset += n
         self.flat_params, self.flat_grads = flat, flat_g
-        self._uses_thread_pool = any(sub.uses_thread_pool for layer in self.layers for _, sub in layer.walk())
 
     def to(self, device: str | Device) -> Model:
         """Move the model -- weights, gradients, buffers, optimizer state -- to ``device``
