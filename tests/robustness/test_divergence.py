@@ -94,6 +94,23 @@ def test_overflowing_gradient_in_dense_layer(rng):
     assert _equal(m.get_weights(), before)
 
 
+class Huge(Poison):
+    """Identity forward; its own gradient is finite but so large that its square overflows."""
+
+    def backward(self, dy):
+        self.grads["w"][...] = 1e30
+        return dy
+
+
+def test_huge_but_finite_gradient_is_not_reported_as_divergence(rng):
+    """The fast check (g . g) overflows for |g| > 1.8e19; the sum then decides, so no false stop."""
+    m = sn.Sequential([L.Dense(4, 2), Huge(name="h")], seed=0)
+    m.compile("mse", sn.optimizers.SGD(lr=1e-40))
+    m.fit(rng.normal(size=(16, 4)), rng.normal(size=(16, 2)), batch_size=16, verbose=0)
+    assert m.optimizer.iterations == 1
+    assert np.isfinite(m.layers[1].params["w"]).all()
+
+
 def test_check_finite_false_lets_training_continue(rng):
     m = sn.Sequential([L.Dense(4, 1)], seed=0)
     m.compile("mse", sn.optimizers.SGD(lr=1e12))
