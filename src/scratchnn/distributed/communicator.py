@@ -35,6 +35,8 @@ from ..errors import ConfigError, DistributedError
 DEFAULT_TIMEOUT = 300.0
 #: Seconds a waiting rank polls without sleeping (yielding the core) before it polls once a millisecond.
 SPIN_S = 1.0
+#: Seconds a failing rank waits after printing its one-line error, before ``MPI_Abort``.
+ABORT_GRACE_S = 0.5
 
 
 class CollectiveTimeout(DistributedError):
@@ -185,5 +187,10 @@ class Communicator:
     def abort(self, message: str, code: int = 1) -> None:
         """Print ``message`` as one line on stderr and end every rank of the job (``MPI_Abort``)."""
         print(" ".join(message.split()), file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        # MPI_Abort makes the launcher kill every rank at once, and it may do so before it has
+        # forwarded what this rank just wrote: the job then ended with no message at all (1 run
+        # in 16 with MPICH's mpiexec). Leave it a moment to pass the line on.
+        time.sleep(ABORT_GRACE_S)
         self.comm.Abort(code)
         os._exit(code)  # should MPI_Abort return
