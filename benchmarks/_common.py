@@ -257,6 +257,10 @@ def layer_profile(model, x, y, threads: int, cpu: bool = False, repeats: int = 2
                     t = clock()
                     d = model.layers[i].backward(d)
                     note(f"b{i}", t)
+                if hasattr(model, "_check_finite_gradients"):  # as train_step does before the update
+                    t = clock()
+                    model._check_finite_gradients()
+                    note("finite check", t)
                 t = clock()
                 if hasattr(model.optimizer, "step_flat"):  # as train_step does: one fused update
                     model.optimizer.step_flat(model.flat_params, model.flat_grads, model.flat_layout)
@@ -268,8 +272,9 @@ def layer_profile(model, x, y, threads: int, cpu: bool = False, repeats: int = 2
     fmt = lambda k: f"{stat[k][0]:.2f} ({stat[k][1]:.2f})"
     rows = [(f"{i}: {type(layer).__name__}", fmt(f"f{i}"), fmt(f"b{i}"),
              f"{stat[f'f{i}'][0] + stat[f'b{i}'][0]:.2f}") for i, layer in enumerate(model.layers)]
-    for k in ("loss", "optimizer", "step"):
-        rows.append((k if k != "step" else "whole step", "", "", fmt(k)))
+    for k in ("loss", "finite check", "optimizer", "step"):
+        if k in stat:
+            rows.append((k if k != "step" else "whole step", "", "", fmt(k)))
     what = "CPU time, 1 thread" if cpu else f"wall time, {threads} thread(s)"
     print_table(f"{title}Per-layer time of one training step (ms, median (min) of {repeats}, {what})",
                 rows, ("layer", "forward", "backward", "total (median)"))

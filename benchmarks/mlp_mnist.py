@@ -10,6 +10,8 @@ sides), and the test accuracy after the last epoch (median over runs).
 
     python benchmarks/mlp_mnist.py                      # 10 epochs, 3 repeats, 2 threads
     python benchmarks/mlp_mnist.py --epochs 2 --repeats 1 --data-dir ../shared/data/mnist
+    python benchmarks/mlp_mnist.py --profile                     # per-layer profile of one batch
+    python benchmarks/mlp_mnist.py --profile --cpu-time          # ... as CPU time on one thread
 
 Ends with one JSON line: scratchnn_samples_per_s, torch_samples_per_s, ratio,
 scratchnn_test_accuracy, torch_test_accuracy, epochs, threads.
@@ -28,6 +30,7 @@ from _common import (  # noqa: E402
     PeakMemory,
     default_mnist_dir,
     interleaved,
+    layer_profile,
     load_mnist_cache,
     matmul_peak_gflops,
     median,
@@ -46,28 +49,44 @@ _MACS = (784 * 256, 256 * 128, 128 * 10)
 FLOPS_PER_SAMPLE = 2 * (3 * sum(_MACS) - _MACS[0])
 
 
+def scratchnn_model(seed: int, total_steps: int):
+    import scratchnn as sn
+
+    L = sn.layers
+    model = sn.Sequential([L.Dense(784, 256), L.ReLU(), L.Dense(256, 128), L.ReLU(), L.Dense(128, 10)], seed=seed)
+    model.compile(loss=sn.losses.SoftmaxCrossEntropy(),
+                  optimizer=sn.optimizers.Adam(lr=sn.schedules.CosineDecay(1e-3, total_steps)),
+                  metrics=["accuracy"])
+    return model
+
+
 def worker_scratchnn(args) -> dict:
     from threadpoolctl import threadpool_limits
 
-    import scratchnn as sn
-
     x_train, y_train, x_test, y_test = load_mnist_cache(args.data, (784,))
-    L = sn.layers
     total_steps = args.epochs * -(-len(x_train) // BATCH)
     speeds = []
     with threadpool_limits(args.threads):
         with PeakMemory() as mem:
-            model = sn.Sequential([L.Dense(784, 256), L.ReLU(), L.Dense(256, 128), L.ReLU(), L.Dense(128, 10)],
-                                  seed=args.seed)
-            model.compile(loss=sn.losses.SoftmaxCrossEntropy(),
-                          optimizer=sn.optimizers.Adam(lr=sn.schedules.CosineDecay(1e-3, total_steps)),
-                          metrics=["accuracy"])
+            model = scratchnn_model(args.seed, total_steps)
             for _ in range(args.epochs):
                 t = time.perf_counter()
                 model.fit(x_train, y_train, epochs=1, batch_size=BATCH, verbose=0)
                 speeds.append(len(x_train) / (time.perf_counter() - t))
         acc = model.evaluate(x_test, y_test)["accuracy"]
     return {"samples_per_s": median(speeds), "epoch_speeds": speeds, "test_accuracy": acc, **mem.as_dict()}
+
+
+def profile(threads: int, repeats: int = 200, cpu: bool = False) -> None:
+    """Per-layer forward and backward time of one batch, in this process (see ``layer_profile``)."""
+    import numpy as np
+
+    model = scratchnn_model(0, 1000)
+    model.build((784,))
+    rng = np.random.default_rng(0)
+    x = (rng.random((BATCH, 784)) * (rng.random((BATCH, 784)) < 0.2)).astype(np.float32)
+    y = rng.integers(0, 10, BATCH)
+    layer_profile(model, x, y, threads, cpu=cpu, repeats=repeats, title=f"MLP, batch {BATCH}. ")
 
 
 def worker_torch(args) -> dict:
@@ -102,9 +121,14 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", action="store_true", help="print a per-layer profile of one batch and exit")
+    p.add_argument("--cpu-time", action="store_true", help="profile CPU time on one thread instead of wall time")
     p.add_argument("--worker", choices=["scratchnn", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.profile:
+        profile(args.threads, cpu=args.cpu_time)
+        return
     if args.worker:
         fn = worker_scratchnn if args.worker == "scratchnn" else worker_torch
         print(json.dumps(fn(args)))
