@@ -106,7 +106,9 @@ def load_npz_arrays(path: str | os.PathLike, *, task: str | None = None, test_fr
         transposed to channels-first), labels int64 or values float32.
 
     Raises:
-        FileNotFoundError, DataError / ShapeError (see the module's list of checks).
+        FileNotFoundError: the file does not exist.
+        DataError: the file breaks one of the checks in the module's list.
+        ShapeError: the arrays' shapes break one of those checks.
     """
     path = os.fspath(path)
     check_task(task)

@@ -130,8 +130,9 @@ def load_idx_pair(folder: str | os.PathLike) -> LabeledData:
         :class:`~scratchnn.datasets.labeled.LabeledData` (``kind="idx"``).
 
     Raises:
-        FileNotFoundError; DataError: files missing or ambiguous, or any check of
-        :func:`~scratchnn.datasets.mnist.read_split_files` failing (the message names the file).
+        FileNotFoundError: the folder does not exist.
+        DataError: files missing or ambiguous, or any check of
+            :func:`~scratchnn.datasets.mnist.read_split_files` failing (the message names the file).
     """
     paths = find_idx_pair(folder)
     dims = _header_dims(paths["train_images"])

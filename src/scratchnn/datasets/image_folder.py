@@ -269,8 +269,10 @@ def load_image_folder(path: str | os.PathLike, size=(28, 28), color: str = "gray
         ``notes`` names skipped files in one line.
 
     Raises:
-        FileNotFoundError, DataError (layout problems, unreadable files with ``strict``, a class
-        left without readable images), ConfigError (bad ``size``, ``color`` or ``test_fraction``).
+        FileNotFoundError: the folder does not exist.
+        DataError: layout problems, unreadable files with ``strict``, a class left without
+            readable images.
+        ConfigError: bad ``size``, ``color`` or ``test_fraction``.
     """
     size, color = check_size(size), check_color(color)
     check_fraction(test_fraction)

@@ -55,8 +55,8 @@ def load_data(path: str | os.PathLike, *, target: str | None = None, task: str |
     :class:`~scratchnn.datasets.tabular.TablePreprocessor` to apply to a CSV table instead of fitting one).
 
     Raises:
-        ConfigError: ``target`` missing for a CSV table, or given for another kind; what the
-        chosen loader raises.
+        ConfigError: ``target`` missing for a CSV table, or given for another kind; besides,
+            whatever the chosen loader raises.
     """
     from .arrays import load_npz_arrays
     from .idx_pair import load_idx_pair

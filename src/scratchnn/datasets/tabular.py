@@ -64,8 +64,9 @@ def read_csv(path: str | os.PathLike) -> tuple[list[str], Table, list[int]]:
     """``(header, {column: values as text}, line numbers)`` of a CSV file; blank lines are skipped.
 
     Raises:
-        FileNotFoundError; DataError: empty file, blank or repeated column names, a row with
-        another number of fields than the header (naming its line), not UTF-8 text.
+        FileNotFoundError: the file does not exist.
+        DataError: empty file, blank or repeated column names, a row with another number of
+            fields than the header (naming its line), not UTF-8 text.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -335,9 +336,10 @@ def load_csv_table(path: str | os.PathLike, target: str, *, task: str | None = N
         regression), ``preprocessor`` (a fitted :class:`TablePreprocessor`), ``notes``.
 
     Raises:
-        FileNotFoundError; ConfigError: unknown target / drop column, bad ``task``;
-        DataError: see :func:`read_csv` and :meth:`TablePreprocessor.transform`, a missing
-        target value, a text target for regression, a single class.
+        FileNotFoundError: the file does not exist.
+        ConfigError: unknown target / drop column, bad ``task``.
+        DataError: see :func:`read_csv` and :meth:`TablePreprocessor.transform`; a missing
+            target value, a text target for regression, a single class.
     """
     path = os.fspath(path)
     check_task(task)
