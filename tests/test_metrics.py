@@ -47,6 +47,14 @@ def test_accuracy_on_sequences():
     assert M.accuracy(np.array([[2], [2], [0], [1]]), single_step) == 0.75
 
 
+def test_accuracy_counts_exactly_and_is_nan_without_samples(rng):
+    """The fraction is count / size as a float64 (np.mean's value), and no samples give nan quietly."""
+    y = rng.integers(0, 7, 1001)
+    scores = rng.random((1001, 7)).astype(np.float32)
+    assert M.accuracy(y, scores) == float(np.mean(scores.argmax(1) == y))
+    assert np.isnan(M.accuracy(np.array([], dtype=np.int64), np.zeros((0, 7))))  # warnings are errors here
+
+
 def test_top_k_accuracy():
     # true class rank per sample: 1, 1, 2 (tied with class 0 at 0.3: a tie at the boundary
     # counts as inside, as Keras' in_top_k), 1, 2, 2

@@ -144,7 +144,9 @@ def batch_parallel(fn: Callable[[int, int], None], n: int, min_rows: int = 8, gr
     pauses (a busy machine) delays only its current slice; without it each thread gets
     one equal slice. While several threads run, the BLAS is held to one thread.
     """
-    parts = min(get_num_threads(), n // max(1, min_rows))
+    parts = n // max(1, min_rows)
+    if parts > 1:  # (small work, the common case: no need to look the thread count up)
+        parts = min(get_num_threads(), parts)
     if parts <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):  # (nested: no deadlock)
         fn(0, n)
         return
