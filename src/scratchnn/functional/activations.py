@@ -161,5 +161,5 @@ def softmax_grad(x, y, dy, axis=-1):
 
 def log_softmax(x, axis=-1):
     """log softmax(x)_i = (x_i - m) - log sum_j e^(x_j - m): finite for any finite x."""
-    z = x - xp.max(x, axis=axis, keepdims=True)
-    return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
+    z = x - x.max(axis=axis, keepdims=True)  # (array methods: no Python wrapper per call)
+    return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))

@@ -84,7 +84,7 @@ class Dense(Layer):
         dy2 = dy.reshape(-1, self.out_features)
         matmul(x2.T, dy2, out=self.grads["W"])
         if self.use_bias:
-            np.sum(dy2, axis=0, out=self.grads["b"])
+            dy2.sum(axis=0, out=self.grads["b"])
         if not self.input_grad_required:
             return None  # first layer of a model: dx is never used, skip a third of the work
         return matmul(dy2, self.params["W"].T).reshape(dy.shape[:-1] + (self.in_features,))
