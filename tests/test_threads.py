@@ -101,3 +101,63 @@ def test_batch_parallel_inside_a_pool_thread_runs_in_that_thread(two_threads):
     # no deadlock, and each of the two outer slices covered the inner range once (the pool
     # thread's whole, in that thread)
     assert sum(hi - lo for lo, hi in seen) == 200 and (0, 100) in seen
+
+
+def test_an_error_in_any_slice_reaches_the_caller_and_the_pool_still_works(two_threads):
+    import threading
+    import time
+
+    threads.set_num_threads(3)
+    in_pool = []
+
+    def failing(where):
+        def work(lo, hi):
+            pooled = threading.current_thread().name.startswith(threads._POOL_PREFIX)
+            if not pooled:
+                time.sleep(0.05)  # the caller stays on its first slice: the others go to the pool
+            in_pool.append(pooled)
+            if pooled == (where == "pool"):
+                raise ValueError(f"slice {lo}:{hi} in the {where}")
+        return work
+
+    for _ in range(3):
+        with pytest.raises(ValueError, match="in the pool"):
+            threads.batch_parallel(failing("pool"), 90, min_rows=10)
+        with pytest.raises(ValueError, match="in the caller"):
+            threads.batch_parallel(failing("caller"), 90, min_rows=10)
+    assert any(in_pool)
+    hits = np.zeros(90, dtype=int)
+
+    def count(lo, hi):
+        hits[lo:hi] += 1
+
+    threads.batch_parallel(count, 90, min_rows=10)
+    np.testing.assert_array_equal(hits, 1)
+
+
+def test_a_call_from_another_thread_while_the_pool_is_busy_runs_in_that_thread(two_threads):
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+    outer_hits, inner_hits = np.zeros(100, dtype=int), np.zeros(100, dtype=int)
+    inner_threads = set()
+
+    def outer(lo, hi):
+        outer_hits[lo:hi] += 1
+        inside.set()
+        release.wait(5)
+
+    def inner(lo, hi):
+        inner_hits[lo:hi] += 1
+        inner_threads.add(threading.current_thread().name)
+
+    busy = threading.Thread(target=threads.batch_parallel, args=(outer, 100), kwargs={"min_rows": 10})
+    busy.start()
+    assert inside.wait(5)
+    threads.batch_parallel(inner, 100, min_rows=10)  # the pool is held by `busy`: done here, whole
+    release.set()
+    busy.join(5)
+    assert not busy.is_alive()
+    assert inner_threads == {threading.current_thread().name}
+    np.testing.assert_array_equal(inner_hits, 1)
+    np.testing.assert_array_equal(outer_hits, 1)

@@ -32,7 +32,6 @@ import itertools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -135,6 +134,60 @@ def small_products(macs: int):
     return contextlib.nullcontext()
 
 
+class _Worker:
+    """One pool thread, waiting on its own lock for a task: a hand-over is one lock release.
+
+    ``concurrent.futures`` (a queue, a future and a waiter per task) cost 74-80 us per
+    fork-join of an empty task on 2 vCPUs, against 48 us for these locks, which is the
+    operating system's own wake-up of a sleeping thread and back; a 2 M-element pass split
+    in two took 206 us that way, 142 us this way (198 us on one thread).
+    """
+
+    def __init__(self, index: int) -> None:
+        self.start = threading.Lock()
+        self.done = threading.Lock()
+        self.start.acquire()
+        self.done.acquire()
+        self.task: Callable[[], None] | None = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._loop, name=f"{_POOL_PREFIX}-{index}", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self.start.acquire()
+            try:
+                if self.task is not None:
+                    self.task()
+            except BaseException as exc:  # handed to the caller, which raises it
+                self.error = exc
+            self.task = None
+            self.done.release()
+
+    def run(self, task: Callable[[], None]) -> None:
+        self.task, self.error = task, None
+        self.start.release()
+
+    def join(self) -> BaseException | None:
+        self.done.acquire()
+        return self.error
+
+
+class _Pool:
+    """The process's worker threads, and a lock that gives one caller at a time the pool."""
+
+    def __init__(self, size: int) -> None:
+        self.pid = os.getpid()
+        self.busy = threading.Lock()
+        self.workers = [_Worker(i) for i in range(size)]
+
+
+def _pool(size: int) -> _Pool:
+    pool = _state["pool"]
+    if pool is None or pool.pid != os.getpid() or len(pool.workers) < size:  # (a forked child has no workers)
+        pool = _state["pool"] = _Pool(size)  # (a smaller one's idle threads just keep waiting)
+    return pool
+
+
 def batch_parallel(fn: Callable[[int, int], None], n: int, min_rows: int = 8, grain: int | None = None) -> None:
     """Call ``fn(lo, hi)`` on consecutive slices of ``range(n)``, in parallel threads.
 
@@ -142,33 +195,42 @@ def batch_parallel(fn: Callable[[int, int], None], n: int, min_rows: int = 8, gr
     in the calling thread. With ``grain``, the slices are ``grain`` items long and handed
     out one at a time to whichever thread is free, so that a thread the operating system
     pauses (a busy machine) delays only its current slice; without it each thread gets
-    one equal slice. While several threads run, the BLAS is held to one thread.
+    one equal slice. While several threads run, the BLAS is held to one thread. A call made
+    while the pool is busy (from a pool thread, or from another thread of the program) runs
+    in its own thread: the same slices' results, never a deadlock.
     """
     parts = n // max(1, min_rows)
     if parts > 1:  # (small work, the common case: no need to look the thread count up)
         parts = min(get_num_threads(), parts)
-    if parts <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):  # (nested: no deadlock)
+    if parts <= 1 or threading.current_thread().name.startswith(_POOL_PREFIX):
         fn(0, n)
         return
-    pool, pid, size = _state["pool"] or (None, None, 0)
-    if pool is None or pid != os.getpid() or size < parts - 1:  # (a forked child has no workers)
-        pool = ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix=_POOL_PREFIX)
-        _state["pool"] = (pool, os.getpid(), parts - 1)
-    if grain is None:
-        bounds = [n * i // parts for i in range(parts + 1)]
-        slices = iter(list(itertools.pairwise(bounds)))
-    else:
-        slices = iter([(lo, min(n, lo + grain)) for lo in range(0, n, grain)])
+    pool = _pool(parts - 1)
+    if not pool.busy.acquire(blocking=False):
+        fn(0, n)
+        return
+    try:
+        if grain is None:
+            bounds = [n * i // parts for i in range(parts + 1)]
+            slices = iter(list(itertools.pairwise(bounds)))
+        else:
+            slices = iter([(lo, min(n, lo + grain)) for lo in range(0, n, grain)])
 
-    def drain():
-        for lo, hi in slices:  # next() on a list iterator is atomic under the GIL
-            fn(lo, hi)
+        def drain():
+            for lo, hi in slices:  # next() on a list iterator is atomic under the GIL
+                fn(lo, hi)
 
-    with blas_single_thread():
-        futures = [pool.submit(drain) for _ in range(parts - 1)]
-        try:
-            drain()
-        finally:
-            wait(futures)
-        for f in futures:
-            f.result()
+        workers = pool.workers[:parts - 1]
+        # Inside a held step the BLAS is on one thread already: no need to ask it again.
+        with contextlib.nullcontext() if _state["held"] else blas_single_thread():
+            for worker in workers:
+                worker.run(drain)
+            try:
+                drain()
+            finally:
+                errors = [worker.join() for worker in workers]
+        for error in errors:
+            if error is not None:
+                raise error
+    finally:
+        pool.busy.release()
