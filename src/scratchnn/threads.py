@@ -194,8 +194,8 @@ def batch_parallel(fn: Callable[[int, int], None], n: int, min_rows: int = 8, gr
     ``fn`` must only write to its own slice. Work smaller than ``2 * min_rows`` items runs
     in the calling thread. With ``grain``, the slices are ``grain`` items long and handed
     out one at a time to whichever thread is free, so that a thread the operating system
-    pauses (a busy machine) delays only its current slice; without it each thread gets
-    one equal slice. While several threads run, the BLAS is held to one thread. A call made
+    pauses (a busy machine) delays only its current slice; without it the work is cut into
+    one equal slice per thread. While several threads run, the BLAS is held to one thread. A call made
     while the pool is busy (from a pool thread, or from another thread of the program) runs
     in its own thread: the same slices' results, never a deadlock.
     """
