@@ -78,8 +78,21 @@ def _positions(size: int, max_checks: int, rng) -> np.ndarray:
     return np.sort(rng.choice(size, max_checks, replace=False))
 
 
-def _numeric(f, z: np.ndarray, idx, eps: float) -> np.ndarray:
+def numerical_gradient(f, z: np.ndarray, eps: float = 1e-6, positions=None) -> np.ndarray:
+    """Central differences (f() at z + eps e_i minus f() at z - eps e_i) / (2 eps).
+
+    ``f`` takes no argument and reads ``z``, which is changed in place element by element
+    and restored. Returns an array shaped like ``z``, or, with ``positions`` (indices into
+    the flattened ``z``), a 1-D array of those elements' estimates.
+
+    Example:
+        >>> import numpy as np
+        >>> z = np.array([1.0, 2.0])
+        >>> numerical_gradient(lambda: float(np.sum(z ** 2)), z).round(6).tolist()
+        [2.0, 4.0]
+    """
     flat = z.reshape(-1)
+    idx = range(flat.size) if positions is None else positions
     out = np.empty(len(idx))
     for j, i in enumerate(idx):
         old = flat[i]
@@ -89,7 +102,7 @@ def _numeric(f, z: np.ndarray, idx, eps: float) -> np.ndarray:
         minus = f()
         flat[i] = old
         out[j] = (plus - minus) / (2 * eps)
-    return out
+    return out.reshape(z.shape) if positions is None else out
 
 
 def _to_float64(obj):
@@ -167,7 +180,7 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
         target.forward(x, y_arr)
         analytic = np.array(target.backward(), dtype=np.float64)
         idx = _positions(x.size, max_checks, rng)
-        numeric = _numeric(lambda: target.forward(x, y_arr), x, idx, eps)
+        numeric = numerical_gradient(lambda: target.forward(x, y_arr), x, eps, idx)
         report.rows.append(_compare("y_pred", analytic, numeric, idx, atol, rtol))
         return report
 
@@ -228,9 +241,9 @@ def gradcheck(target, x, y=None, *, eps: float = 1e-6, atol: float = 1e-6, rtol:
         for k, (a, d) in enumerate(zip(xs, dxs)):
             idx = _positions(a.size, max_checks, rng)
             label = f"x[{k}]" if multi else "x"
-            report.rows.append(_compare(label, np.asarray(d), _numeric(scalar, a, idx, eps), idx, atol, rtol))
+            report.rows.append(_compare(label, np.asarray(d), numerical_gradient(scalar, a, eps, idx), idx, atol, rtol))
     if check_params:
         for key, (p, g) in grads.items():
             idx = _positions(p.size, max_checks, rng)
-            report.rows.append(_compare(key, g, _numeric(scalar, p, idx, eps), idx, atol, rtol))
+            report.rows.append(_compare(key, g, numerical_gradient(scalar, p, eps, idx), idx, atol, rtol))
     return report
