@@ -31,6 +31,7 @@ from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from .backend import Device
+from .batches import array_batches, is_batch_source, source_batches, source_length
 from .callbacks import Callback, History, ProgressBar
 from .errors import ConfigError, NotBuiltError, ShapeError, TrainingDivergedError
 from .layers.base import Layer
@@ -263,7 +264,7 @@ class Trainer:
             _check_count("fit", "steps_per_epoch", steps_per_epoch, 1)
         validation_split = checks.number("fit", "validation_split", validation_split, 0.0, 1.0, high_open=True,
                                          what="in [0, 1)")
-        streaming = y is None and _is_batch_source(x)
+        streaming = y is None and is_batch_source(x)
         if streaming:
             if validation_split:
                 raise ConfigError("fit: validation_split needs arrays; with a batch source pass validation_data")
@@ -272,14 +273,14 @@ class Trainer:
             if iterator is not None and steps_per_epoch is None and epochs > 1:
                 raise ConfigError("fit: an iterator is used up after one pass; give steps_per_epoch "
                                   "(or pass a re-iterable object) to train for several epochs")
-            steps = steps_per_epoch if steps_per_epoch is not None else _length_or_none(source)
+            steps = steps_per_epoch if steps_per_epoch is not None else source_length(source)
         else:
             if y is None:
                 raise ConfigError("fit needs targets y (or a source of (x, y) batches as x)")
             xs, ys = self._prepare(x, y)
             n = len(xs[0])
             steps = math.ceil(n / batch_size)
-        if validation_data is not None and _is_batch_source(validation_data):
+        if validation_data is not None and is_batch_source(validation_data):
             if dist is not None:
                 raise ConfigError("fit: distributed validation needs arrays (x_val, y_val), not a batch source")
             val = validation_data
@@ -318,11 +319,12 @@ class Trainer:
             for cb in cbs:
                 cb.on_epoch_begin(epoch, {})
             if streaming:
-                batches = self._source_batches(source if iterator is None else iterator, steps_per_epoch)
+                batches = source_batches(source if iterator is None else iterator, steps_per_epoch,
+                                         lambda xb, yb: self._prepare(xb, yb, xname="x_batch", yname="y_batch"))
                 if dist is not None:
                     batches = dist.shard_batches(batches)
             else:
-                batches = self._array_batches(xs, ys, batch_size, shuffle)
+                batches = array_batches(xs, ys, batch_size, self.rng.permutation(len(xs[0])) if shuffle else None, dist)
             totals = dict.fromkeys(["loss", *(name for name, _, _ in metric_fns)], 0.0)
             seen = 0
             step = -1
@@ -362,7 +364,7 @@ class Trainer:
                 raise ConfigError(f"fit: the batch source gave no batches in epoch {epoch + 1}")
             logs = {k: v / seen for k, v in totals.items()}
             if val is not None:
-                scores = self._evaluate_source(val) if _is_batch_source(val) else self._evaluate_arrays(*val)
+                scores = self._evaluate_source(val) if is_batch_source(val) else self._evaluate_arrays(*val)
                 logs.update({f"val_{k}": v for k, v in scores.items()})
             logs["lr"] = self.optimizer.current_lr
             self.epochs_trained += 1
@@ -381,37 +383,6 @@ class Trainer:
         n_out = len(self.outputs)
         return [(m if n_out == 1 else f"{m}_{k}", k, self._metric(m, self.losses[k]))
                 for k in range(n_out) for m in self.metric_names]
-
-    def _array_batches(self, xs, ys, batch_size, shuffle):
-        n = len(xs[0])
-        order = self.rng.permutation(n) if shuffle else None
-        dist = self._dist
-        if dist is not None and order is not None:
-            order = dist.same_order(order)
-        for lo in range(0, n, batch_size):
-            hi = min(n, lo + batch_size)
-            if dist is not None:  # data parallel: this rank's part of the global batch
-                part = dist.part(hi - lo)
-                lo, hi = lo + part.start, lo + part.stop
-            if order is None:
-                yield [a[lo:hi] for a in xs], [a[lo:hi] for a in ys]
-            else:
-                idx = order[lo:hi]
-                yield [a[idx] for a in xs], [a[idx] for a in ys]
-
-    def _source_batches(self, source, steps):
-        iterator = iter(source)
-        step = 0
-        while steps is None or step < steps:
-            try:
-                item = next(iterator)
-            except StopIteration:
-                return
-            if not isinstance(item, (tuple, list)) or len(item) != 2:
-                raise ConfigError(f"fit: a batch source must give (x_batch, y_batch) pairs; batch {step + 1} "
-                                  f"is a {type(item).__name__}")
-            yield self._prepare(*item, xname="x_batch", yname="y_batch")
-            step += 1
 
     # ------------------------------------------------------------ inference
     def _predict_arrays(self, xs: list[np.ndarray], batch_size: int):
@@ -499,18 +470,3 @@ class Trainer:
 
 def _check_count(owner: str, name: str, value, low: int) -> None:
     checks.integer(owner, name, value, low=low)
-
-
-def _is_batch_source(x) -> bool:
-    """A source of (x, y) batches rather than an array or a list of arrays."""
-    if isinstance(x, (np.ndarray, list, tuple, str, bytes, dict)) or x is None:
-        return False
-    return isinstance(x, (Iterator, Iterable)) and not hasattr(x, "__array__")
-
-
-def _length_or_none(source) -> int | None:
-    try:
-        return len(source)
-    except TypeError:
-        return None
-
