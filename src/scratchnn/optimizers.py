@@ -136,7 +136,9 @@ class Optimizer:
         A slot that :meth:`_update` creates lazily inside the slices (SGD's momentum buffer)
         is put together from them afterwards.
         """
-        if type(p) is not np.ndarray:  # a device's arrays (CuPy): the device runs it in parallel already
+        if type(p) is not np.ndarray or p.size < 2 * SPLIT_MIN_SIZE:
+            # a device's arrays (CuPy: the device runs it in parallel already), or a model
+            # too small to share: one update, without the slicing below on every step
             self._update(p, g, lr, state)
             return
         parts: list[tuple[int, dict[str, np.ndarray]]] = []
